@@ -1,0 +1,68 @@
+"""Issuing, revoking and checking API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from common.apikeys.models import ApiKey
+from common.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling the API: the key's id, name and scopes (what the request may do)."""
+
+    key_id: int
+    name: str
+    scopes: frozenset[str]
+
+
+def hash_key(raw_key: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is safe (no dictionary to attack) and cheap per request.
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def issue_api_key(*, name: str, scopes: list[str], created_by=None) -> tuple[ApiKey, str]:
+    """Create a key and return it with its raw value, which is shown once and never stored."""
+    unknown = sorted(set(scopes) - set(settings.API_SCOPES))
+    if unknown or not scopes:
+        raise InvalidInput(
+            f"unknown or missing scopes: {', '.join(unknown) or '(none given)'}; known: {', '.join(settings.API_SCOPES)}",
+            code="invalid_scopes",
+        )
+    if not name.strip():
+        raise InvalidInput("an API key needs a name", code="invalid_name")
+    raw_key = f"{settings.SERVICE_NAME[:2]}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        name=name.strip(), prefix=raw_key[:10], key_hash=hash_key(raw_key), scopes=sorted(set(scopes)), created_by=created_by
+    )
+    return key, raw_key
+
+
+def revoke_api_key(*, key: ApiKey) -> None:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    cache.delete(_cache_key(key.key_hash))
+
+
+def authenticate(raw_key: str) -> Caller | None:
+    """The caller behind a raw key, or None for an unknown or revoked key (cached briefly in Redis)."""
+    digest = hash_key(raw_key)
+    cached = cache.get(_cache_key(digest))
+    if cached is not None:
+        return cached or None
+    key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).only("id", "name", "scopes").first()
+    caller = Caller(key_id=key.id, name=key.name, scopes=frozenset(key.scopes)) if key else None
+    cache.set(_cache_key(digest), caller or False, settings.API_KEY_CACHE_SECONDS)
+    return caller
+
+
+def _cache_key(digest: str) -> str:
+    return f"apikey:{digest}"

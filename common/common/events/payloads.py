@@ -1,0 +1,101 @@
+"""Payloads of every event type, versioned by ``type`` (a breaking change gets a ``.v2`` type).
+
+Events carry only what consumers need: credit analysis needs birth date and income, not the
+customer's name, email or tax id, so those never leave user_manager.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class UserCreated(Payload):
+    user_id: uuid.UUID
+    birth_date: date
+    monthly_income: Money = Field(ge=0)
+    status: str
+
+
+class UserUpdated(Payload):
+    user_id: uuid.UUID
+    changed_fields: list[str]
+    monthly_income: Money | None = Field(default=None, ge=0)
+
+
+class UserStatusChanged(Payload):
+    """Shared by user.blocked, user.unblocked and user.closed."""
+
+    user_id: uuid.UUID
+    status: str
+    reason: str = ""
+
+
+class CreditAccountState(Payload):
+    """The account as it stands after a change; ``version`` orders the changes of one account."""
+
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    status: str
+    credit_limit: Money
+    balance: Money
+    available: Money
+    currency: str = "BRL"
+    version: int = Field(ge=1)
+
+
+class CreditAnalysisCompleted(CreditAccountState):
+    decision_id: uuid.UUID
+    outcome: str
+    score: int
+    reason_codes: list[str]
+    policy_version: int
+
+
+class CreditLimitChanged(CreditAccountState):
+    previous_limit: Money
+
+
+class CreditTransactionPosted(CreditAccountState):
+    transaction_id: uuid.UUID
+    transaction_type: str
+    amount: Money
+
+
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_BLOCKED = "user.blocked"
+USER_UNBLOCKED = "user.unblocked"
+USER_CLOSED = "user.closed"
+CREDIT_ACCOUNT_OPENED = "credit.account.opened"
+CREDIT_ANALYSIS_COMPLETED = "credit.analysis.completed"
+CREDIT_LIMIT_CHANGED = "credit.limit.changed"
+CREDIT_TRANSACTION_POSTED = "credit.transaction.posted"
+CREDIT_ACCOUNT_FROZEN = "credit.account.frozen"
+CREDIT_ACCOUNT_UNFROZEN = "credit.account.unfrozen"
+CREDIT_ACCOUNT_CLOSED = "credit.account.closed"
+
+PAYLOADS: dict[str, type[Payload]] = {
+    USER_CREATED: UserCreated,
+    USER_UPDATED: UserUpdated,
+    USER_BLOCKED: UserStatusChanged,
+    USER_UNBLOCKED: UserStatusChanged,
+    USER_CLOSED: UserStatusChanged,
+    CREDIT_ACCOUNT_OPENED: CreditAccountState,
+    CREDIT_ANALYSIS_COMPLETED: CreditAnalysisCompleted,
+    CREDIT_LIMIT_CHANGED: CreditLimitChanged,
+    CREDIT_TRANSACTION_POSTED: CreditTransactionPosted,
+    CREDIT_ACCOUNT_FROZEN: CreditAccountState,
+    CREDIT_ACCOUNT_UNFROZEN: CreditAccountState,
+    CREDIT_ACCOUNT_CLOSED: CreditAccountState,
+}

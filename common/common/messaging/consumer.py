@@ -1,0 +1,114 @@
+"""The Kafka consumer behind ``manage.py consume_kafka``: decode, validate, dispatch, commit. Nothing else.
+
+Its own work stays tiny (a hand-off to Celery per event), so a poll never comes near
+``max_poll_interval_ms``. Offsets are committed only after the hand-off; a crash in between
+means a redelivery, which the idempotent handlers absorb.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from typing import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import CommitFailedError
+from kafka.structs import OffsetAndMetadata
+
+from common.events import CloudEvent, InvalidEvent, parse_event, payload_of
+from common.messaging.registry import handler_for
+
+logger = logging.getLogger(__name__)
+
+Dispatch = Callable[[CloudEvent], None]
+DeadLetter = Callable[..., None]
+RecordProgress = Callable[[Counter], None]
+
+
+class HandOffFailed(Exception):
+    """Celery (or the dead-letter topic) did not take the message: keep it and try again."""
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        consumer: KafkaConsumer,
+        dispatch: Dispatch,
+        dead_letter: DeadLetter,
+        record_progress: RecordProgress,
+        poll_timeout_ms: int = 1000,
+        retry_backoff_seconds: float = 1.0,
+    ) -> None:
+        self.consumer = consumer
+        self.dispatch = dispatch
+        self.dead_letter = dead_letter
+        self.record_progress = record_progress
+        self.poll_timeout_ms = poll_timeout_ms
+        self.retry_backoff_seconds = retry_backoff_seconds
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the loop to finish the current poll, commit and close (safe from a signal handler)."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        logger.info("consumer started", extra={"topics": sorted(self.consumer.subscription() or [])})
+        try:
+            while not self._stopping.is_set():
+                self.poll_once()
+        finally:
+            self.consumer.close(autocommit=False)
+            logger.info("consumer stopped")
+
+    def poll_once(self) -> Counter:
+        """Hand off one poll's messages and commit what was handed off; return the outcome counts."""
+        counts: Counter[str] = Counter()
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        failed = False
+        for partition, messages in self.consumer.poll(timeout_ms=self.poll_timeout_ms).items():
+            for message in messages:
+                try:
+                    counts[self._hand_off(message)] += 1
+                except HandOffFailed as exc:
+                    logger.warning("hand-off failed, will retry from offset %s: %s", message.offset, exc)
+                    self.consumer.seek(partition, message.offset)
+                    failed = True
+                    break
+                offsets[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+        self._commit(offsets)
+        self.record_progress(counts)
+        if failed:
+            self._stopping.wait(self.retry_backoff_seconds)
+        return counts
+
+    def _hand_off(self, message: ConsumerRecord) -> str:
+        origin = f"{message.topic}/{message.partition}@{message.offset}"
+        try:
+            event = parse_event(message.value)
+            if handler_for(event.type) is None:
+                logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": origin})
+                return "skipped"
+            payload_of(event)
+        except InvalidEvent as exc:
+            try:
+                self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=origin)
+            except Exception as dlq_error:  # noqa: BLE001 - the message stays until the DLQ takes it
+                raise HandOffFailed(f"dead-letter topic unavailable: {dlq_error!r}") from dlq_error
+            return "dead_lettered"
+        try:
+            self.dispatch(event)
+        except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
+            raise HandOffFailed(repr(exc)) from exc
+        return "handled"
+
+    def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced: another member gets these messages again; handlers are idempotent.
+            logger.warning("offset commit failed after a rebalance; messages will be redelivered")

@@ -1,0 +1,30 @@
+"""``manage.py consume_kafka``: the kafka-worker process of a service."""
+
+from __future__ import annotations
+
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from common.messaging.consumer import EventConsumer
+from common.messaging.dead_letter import send_to_dead_letter
+from common.messaging.kafka import create_consumer, ensure_topics
+from common.messaging.stats import record_progress
+from common.messaging.tasks import process_event
+
+
+class Command(BaseCommand):
+    help = "Consume this service's topics and hand each event to the queue workers."
+
+    def handle(self, *args, **options) -> None:
+        ensure_topics()
+        consumer = EventConsumer(
+            consumer=create_consumer(topics=settings.KAFKA_CONSUMED_TOPICS, group_id=settings.KAFKA_CONSUMER_GROUP),
+            dispatch=lambda event: process_event.apply_async(args=[event.to_json()]),
+            dead_letter=send_to_dead_letter,
+            record_progress=record_progress,
+        )
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: consumer.stop())
+        consumer.run()

@@ -1,0 +1,30 @@
+"""What the consumer has been doing, kept in Redis so ``health_check`` (another process) can report it."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from django.conf import settings
+from django_redis import get_redis_connection
+
+OUTCOMES = ("handled", "skipped", "dead_lettered")
+
+
+def _key() -> str:
+    return f"{settings.SERVICE_NAME}:consumer:{settings.KAFKA_CONSUMER_GROUP}"
+
+
+def record_progress(counts: Counter[str]) -> None:
+    """Add this poll's counts and beat the heartbeat (one round trip per poll, not per message)."""
+    pipe = get_redis_connection("default").pipeline()
+    for outcome, n in counts.items():
+        if n:
+            pipe.hincrby(_key(), outcome, n)
+    pipe.hset(_key(), "heartbeat", f"{time.time():.3f}")
+    pipe.execute()
+
+
+def read_progress() -> dict[str, float]:
+    raw = get_redis_connection("default").hgetall(_key())
+    return {k.decode(): float(v) for k, v in raw.items()}

@@ -1,0 +1,149 @@
+"""Publishing through the outbox, relaying it to Kafka, and keeping it small."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from common.events import CloudEvent
+from common.messaging.kafka import discard_producer, get_producer
+from common.outbox.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+# Only one relay drains a service's outbox at a time, so events leave in commit order.
+_RELAY_LOCK_ID = 7_310_001
+
+
+def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
+    """Record ``event`` for publication inside the caller's transaction.
+
+    The event is sent only if that transaction commits; a relay is requested after commit and a
+    periodic sweep sends whatever that request missed (a crash, a broker outage).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("publish() must run inside the transaction of the change it announces")
+    row = OutboxEvent.objects.create(
+        event_id=event.id,
+        event_type=event.type,
+        topic=topic,
+        key=key,
+        subject=event.subject,
+        envelope=event.to_json(),
+    )
+    transaction.on_commit(request_relay)
+    return row
+
+
+def request_relay() -> None:
+    """Ask a queue worker to relay now; if the task broker is down, the sweep will do it later."""
+    from common.outbox.tasks import relay_outbox
+
+    try:
+        relay_outbox.delay()
+    except Exception:  # noqa: BLE001 - never fail a committed request because the relay could not be queued
+        logger.warning("could not queue the outbox relay; the periodic sweep will send the events", exc_info=True)
+
+
+@dataclass(frozen=True)
+class RelayResult:
+    sent: int
+    failed: int
+    skipped_locked: bool = False
+
+
+def relay_pending(*, batch_size: int | None = None) -> RelayResult:
+    """Send pending rows in id order until none is left; mark each sent only after Kafka acknowledged it.
+
+    Rows are taken with ``FOR UPDATE SKIP LOCKED`` (never a "last id seen" cursor, which would skip a
+    lower id committed after a higher one). Stops at the first failure and leaves the rest pending.
+    """
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    sent = 0
+    while True:
+        with transaction.atomic():
+            if not _try_relay_lock():
+                return RelayResult(sent=sent, failed=0, skipped_locked=True)
+            rows = list(
+                OutboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(sent_at__isnull=True)
+                .order_by("id")[:batch_size]
+            )
+            if not rows:
+                return RelayResult(sent=sent, failed=0)
+            acked, error = _send(rows)
+            now = timezone.now()
+            OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=now)
+            failed = [r for r in rows if r not in acked]
+            for row in failed:
+                row.attempts += 1
+                row.last_error = error[:2000]
+            OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+        sent += len(acked)
+        if failed:
+            return RelayResult(sent=sent, failed=len(failed))
+        if len(rows) < batch_size:
+            return RelayResult(sent=sent, failed=0)
+
+
+def _try_relay_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
+        return bool(cursor.fetchone()[0])
+
+
+def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
+    """Send rows and wait for the broker; return the acknowledged prefix and the error that stopped it."""
+    try:
+        producer = get_producer()
+        futures = [
+            producer.send(
+                row.topic,
+                key=row.key.encode(),
+                value=_encode(row.envelope),
+                headers=[("ce_type", row.event_type.encode()), ("ce_id", str(row.event_id).encode())],
+            )
+            for row in rows
+        ]
+        producer.flush(timeout=settings.KAFKA_REQUEST_TIMEOUT_MS / 1000)
+    except Exception as exc:  # noqa: BLE001 - any client failure leaves the rows pending
+        discard_producer()
+        logger.warning("outbox relay could not reach Kafka: %s", exc.__class__.__name__)
+        return [], repr(exc)
+    acked: list[OutboxEvent] = []
+    for row, future in zip(rows, futures):
+        if not (future.is_done and future.succeeded()):
+            discard_producer()
+            error = repr(future.exception) if future.is_done else "not acknowledged in time"
+            logger.warning("outbox relay stopped at event %s: %s", row.event_id, error)
+            return acked, error
+        acked.append(row)
+    return acked, ""
+
+
+def _encode(envelope: dict) -> bytes:
+    return json.dumps(envelope, separators=(",", ":")).encode()
+
+
+def purge_sent(*, older_than: timedelta | None = None) -> int:
+    """Delete rows sent longer ago than the retention period; a table of dead rows slows the relay."""
+    cutoff = timezone.now() - (older_than or timedelta(hours=settings.OUTBOX_RETENTION_HOURS))
+    deleted, _ = OutboxEvent.objects.filter(sent_at__lt=cutoff).delete()
+    return deleted
+
+
+def replay_since(since: datetime) -> int:
+    """Mark rows created since ``since`` as pending again, e.g. after a broker lost its data.
+
+    Harmless to over-replay: every consumer is idempotent by event id.
+    """
+    with transaction.atomic():
+        count = OutboxEvent.objects.filter(created_at__gte=since, sent_at__isnull=False).update(sent_at=None)
+        transaction.on_commit(request_relay)
+    return count

@@ -1,0 +1,181 @@
+"""Settings shared by both services, read from the environment (twelve-factor).
+
+Each project's ``settings.py`` calls :func:`service_settings` and adds what only it has.
+Every variable is documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import environ
+
+COMMON_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "common.outbox",
+    "common.inbox",
+    "common.apikeys",
+    "common.messaging",
+    "common.health",
+    "common.backoffice",
+]
+
+
+def service_settings(
+    *,
+    service: str,
+    base_dir: Path,
+    apps: list[str],
+    consumed_topics: list[str],
+    api_scopes: list[str],
+) -> dict[str, Any]:
+    """Return the Django settings of one service.
+
+    ``service`` names the service in events (``source``), logs and the default consumer group.
+    """
+    env = environ.Env()
+    debug = env.bool("DJANGO_DEBUG", default=False)
+    database = env.db_url("DATABASE_URL")
+    database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    database["CONN_HEALTH_CHECKS"] = True
+    consumer_group = env.str("KAFKA_CONSUMER_GROUP", default=service)
+    socket_timeout = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+
+    return {
+        "SERVICE_NAME": service,
+        "BASE_DIR": base_dir,
+        "SECRET_KEY": env.str("DJANGO_SECRET_KEY", default="insecure-dev-key" if debug else environ.Env.NOTSET),
+        "DEBUG": debug,
+        "LOCAL_STACK": env.bool("LOCAL_STACK", default=False),
+        "ALLOWED_HOSTS": env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"]),
+        "CSRF_TRUSTED_ORIGINS": env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[]),
+        "INSTALLED_APPS": [*COMMON_APPS, *apps],
+        "MIDDLEWARE": [
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "common.observability.RequestIdMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        ],
+        "ROOT_URLCONF": f"{service}.urls",
+        "WSGI_APPLICATION": f"{service}.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        "DATABASES": {"default": database},
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "CACHES": {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": env.str("CACHE_URL"),
+                "KEY_PREFIX": service,
+                "OPTIONS": {
+                    "SOCKET_CONNECT_TIMEOUT": socket_timeout,
+                    "SOCKET_TIMEOUT": socket_timeout,
+                },
+            }
+        },
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": env.path("DJANGO_STATIC_ROOT", default=str(base_dir / "staticfiles")),
+        "AUTH_PASSWORD_VALIDATORS": [
+            {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+            {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+        ],
+        "LOGGING": _logging(env),
+        # Celery (read by common.celery with the CELERY_ namespace).
+        "CELERY_BROKER_URL": env.str("CELERY_BROKER_URL"),
+        "CELERY_BROKER_TRANSPORT_OPTIONS": {
+            "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+        },
+        "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
+        "CELERY_TASK_ACKS_LATE": True,
+        "CELERY_TASK_REJECT_ON_WORKER_LOST": True,
+        "CELERY_TASK_IGNORE_RESULT": True,
+        "CELERY_WORKER_PREFETCH_MULTIPLIER": env.int("CELERY_PREFETCH_MULTIPLIER", default=4),
+        "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
+        "CELERY_TASK_SERIALIZER": "json",
+        "CELERY_ACCEPT_CONTENT": ["json"],
+        "CELERY_BEAT_SCHEDULE": {
+            "outbox-sweep": {
+                "task": "common.outbox.relay_outbox",
+                "schedule": timedelta(seconds=env.float("OUTBOX_SWEEP_SECONDS", default=5)),
+            },
+            "outbox-purge": {"task": "common.outbox.purge_sent_outbox", "schedule": timedelta(hours=1)},
+            "inbox-purge": {"task": "common.inbox.purge_processed_events", "schedule": timedelta(hours=1)},
+        },
+        # Kafka and events.
+        "KAFKA_BOOTSTRAP_SERVERS": env.list("KAFKA_BOOTSTRAP_SERVERS"),
+        "KAFKA_CONSUMER_GROUP": consumer_group,
+        "KAFKA_CONSUMED_TOPICS": consumed_topics,
+        "KAFKA_DEAD_LETTER_TOPIC": env.str("KAFKA_DEAD_LETTER_TOPIC", default=f"{consumer_group}.dlq"),
+        "KAFKA_TOPIC_PARTITIONS": env.int("KAFKA_TOPIC_PARTITIONS", default=3),
+        "KAFKA_TOPIC_REPLICATION": env.int("KAFKA_TOPIC_REPLICATION", default=1),
+        "KAFKA_SESSION_TIMEOUT_MS": env.int("KAFKA_SESSION_TIMEOUT_MS", default=10000),
+        "KAFKA_MAX_POLL_INTERVAL_MS": env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=300000),
+        "KAFKA_REQUEST_TIMEOUT_MS": env.int("KAFKA_REQUEST_TIMEOUT_MS", default=10000),
+        "OUTBOX_BATCH_SIZE": env.int("OUTBOX_BATCH_SIZE", default=500),
+        "OUTBOX_RETENTION_HOURS": env.int("OUTBOX_RETENTION_HOURS", default=168),
+        "INBOX_RETENTION_DAYS": env.int("INBOX_RETENTION_DAYS", default=30),
+        "EVENT_MAX_ATTEMPTS": env.int("EVENT_MAX_ATTEMPTS", default=5),
+        # API keys.
+        "API_SCOPES": api_scopes,
+        "API_KEY_CACHE_SECONDS": env.int("API_KEY_CACHE_SECONDS", default=60),
+        "CONSUMER_HEARTBEAT_MAX_AGE_SECONDS": env.int("CONSUMER_HEARTBEAT_MAX_AGE_SECONDS", default=60),
+    }
+
+
+def _logging(env: environ.Env) -> dict[str, Any]:
+    """One JSON object per line on stderr (or plain text for humans, LOG_FORMAT=plain)."""
+    json_format = env.str("LOG_FORMAT", default="json") == "json"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "common.observability.LogContextFilter"}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        },
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json" if json_format else "plain",
+                "filters": ["context"],
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
+        # kafka-python logs every refused connection as an error; our code reports the outcome itself.
+        "loggers": {"kafka": {"level": env.str("KAFKA_CLIENT_LOG_LEVEL", default="CRITICAL")}},
+    }

@@ -1,0 +1,25 @@
+"""Credit account endpoints: thin; the rules are in ``accounts.services``."""
+
+
+import uuid
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from accounts import selectors
+from accounts.schemas import AccountOut
+from common.apikeys.auth import ApiKeyAuth
+
+router = Router(tags=["accounts"], auth=ApiKeyAuth("credit:read"))
+
+
+@router.get("", response=list[AccountOut])
+@paginate(LimitOffsetPagination)
+def list_accounts(request: HttpRequest, user_id: uuid.UUID | None = None):
+    return selectors.account_list(user_id=user_id)
+
+
+@router.get("/{account_id}", response=AccountOut)
+def get_account(request: HttpRequest, account_id: uuid.UUID):
+    return selectors.account_get(account_id=account_id)

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from credit_manager.api import api
+
+admin.site.site_header = "Credit platform · credit"
+admin.site.site_title = "credit_manager"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

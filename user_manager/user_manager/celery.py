@@ -1,0 +1,3 @@
+from common.celery import create_celery_app
+
+app = create_celery_app("user_manager")

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from user_manager.api import api
+
+admin.site.site_header = "Credit platform · customers"
+admin.site.site_title = "user_manager"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]
