@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from pydantic import ValidationError
 
-from common.events.envelope import CloudEvent, InvalidEvent, parse_event
+from common.events.envelope import CloudEvent, InvalidEvent, describe_errors, parse_event
 from common.events.payloads import PAYLOADS, Payload
 
 USERS_TOPIC = "users.events"
@@ -30,4 +30,4 @@ def payload_of(event: CloudEvent) -> Payload:
     try:
         return model.model_validate(event.data)
     except ValidationError as exc:
-        raise InvalidEvent(f"{event.type}: {exc.error_count()} invalid field(s)") from exc
+        raise InvalidEvent(f"{event.type} data: {describe_errors(exc)}") from exc

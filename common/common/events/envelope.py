@@ -43,9 +43,9 @@ def parse_event(raw: bytes | str | dict[str, Any]) -> CloudEvent:
             return CloudEvent.model_validate(raw)
         return CloudEvent.model_validate_json(raw)
     except ValidationError as exc:
-        raise InvalidEvent(_summary(exc)) from exc
+        raise InvalidEvent(describe_errors(exc)) from exc
 
 
-def _summary(exc: ValidationError) -> str:
+def describe_errors(exc: ValidationError) -> str:
     """A short, data-free description of what is wrong (input values may hold personal data)."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'message'}: {e['msg']}" for e in exc.errors()[:5])

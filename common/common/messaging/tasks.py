@@ -18,7 +18,8 @@ from common.observability import log_context
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="common.messaging.process_event", acks_late=True, ignore_result=True)
+# max_retries=None: the limit is ours (EVENT_MAX_ATTEMPTS), and infrastructure failures retry without one.
+@shared_task(bind=True, name="common.messaging.process_event", acks_late=True, ignore_result=True, max_retries=None)
 def process_event(self, envelope: dict[str, Any]) -> str:
     """Apply an event through its registered handler, at most once in effect (inbox).
 
@@ -36,14 +37,14 @@ def process_event(self, envelope: dict[str, Any]) -> str:
             ran = handle_once(event, handler)
         except (OperationalError, InterfaceError) as exc:
             logger.warning("database unavailable, retrying (attempt %s)", attempt)
-            raise self.retry(exc=exc, countdown=_backoff(attempt), max_retries=None)
+            raise self.retry(exc=exc, countdown=_backoff(attempt))
         except InvalidEvent as exc:
             return _dead_letter(event, reason=str(exc), attempt=attempt)
         except Exception as exc:
             if attempt >= settings.EVENT_MAX_ATTEMPTS:
                 return _dead_letter(event, reason=repr(exc), attempt=attempt)
             logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
-            raise self.retry(exc=exc, countdown=_backoff(attempt), max_retries=None)
+            raise self.retry(exc=exc, countdown=_backoff(attempt))
         outcome = "handled" if ran else "duplicate"
         logger.info("event %s", outcome)
         return outcome

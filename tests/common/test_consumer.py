@@ -1,0 +1,127 @@
+"""The Kafka consumer: decode, validate, dispatch, commit after hand-off; bad messages to the DLQ."""
+
+import json
+import uuid
+
+import pytest
+from django.test import override_settings
+from kafka import KafkaProducer, TopicPartition
+
+from common.messaging.consumer import EventConsumer
+from common.messaging.dead_letter import send_to_dead_letter
+from common.messaging.kafka import client_config, create_consumer, discard_producer, ensure_topics
+from common.messaging.stats import read_progress, record_progress
+from common.testing import read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def dead_letter_topic():
+    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
+    ensure_topics([topic])
+    discard_producer()
+    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
+        yield topic
+    discard_producer()
+
+
+def produce(topic, *values):
+    producer = KafkaProducer(**client_config(), acks="all")
+    for value in values:
+        producer.send(topic, key=b"k", value=value)
+    producer.flush()
+    producer.close()
+
+
+def consume_until(consumer: EventConsumer, total: int, polls: int = 30) -> dict:
+    seen: dict = {}
+    for _ in range(polls):
+        for outcome, n in consumer.poll_once().items():
+            seen[outcome] = seen.get(outcome, 0) + n
+        if sum(seen.values()) >= total:
+            break
+    return seen
+
+
+def committed_offset(kafka_consumer, topic):
+    return sum(kafka_consumer.committed(TopicPartition(topic, p)) or 0 for p in kafka_consumer.partitions_for_topic(topic))
+
+
+@pytest.fixture
+def group():
+    return f"test-group-{uuid.uuid4().hex[:8]}"
+
+
+class TestConsumer:
+    def test_hands_off_valid_events_dead_letters_bad_ones_skips_unknown_and_commits(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
+        handled("user.created", lambda event: None)
+        good = make_user_created()
+        unknown = json.loads(make_user_created().to_bytes()) | {"type": "user.teleported"}
+        bad_payload = json.loads(make_user_created().to_bytes())
+        bad_payload["data"]["monthly_income"] = "lots"
+        produce(kafka_topic, b"\x00garbage\xff", good.to_bytes(), json.dumps(unknown).encode(), json.dumps(bad_payload).encode())
+
+        dispatched = []
+        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
+        consumer = EventConsumer(
+            consumer=kafka_consumer, dispatch=dispatched.append, dead_letter=send_to_dead_letter, record_progress=record_progress
+        )
+        outcomes = consume_until(consumer, 4)
+
+        assert outcomes == {"handled": 1, "skipped": 1, "dead_lettered": 2}
+        assert [e.id for e in dispatched] == [good.id]
+        assert committed_offset(kafka_consumer, kafka_topic) == 4
+        dead = read_topic(dead_letter_topic, expect=2)
+        assert dead[0].value == b"\x00garbage\xff"
+        headers = dict(dead[0].headers)
+        assert headers["dlq_origin"].startswith(kafka_topic.encode()) and headers["dlq_reason"]
+        assert b"monthly_income" in dict(dead[1].headers)["dlq_reason"]
+        progress = read_progress()
+        assert progress["dead_lettered"] >= 2 and "heartbeat" in progress
+        kafka_consumer.close()
+
+    def test_a_failed_hand_off_is_retried_and_nothing_after_it_is_committed(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
+        handled("user.created", lambda event: None)
+        events = [make_user_created() for _ in range(3)]
+        produce(kafka_topic, *(e.to_bytes() for e in events))
+        dispatched, failures = [], [1]
+
+        def flaky_broker(event):
+            if len(dispatched) == 1 and failures:
+                failures.pop()
+                raise ConnectionError("task broker unavailable")
+            dispatched.append(event)
+
+        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
+        consumer = EventConsumer(
+            consumer=kafka_consumer,
+            dispatch=flaky_broker,
+            dead_letter=send_to_dead_letter,
+            record_progress=record_progress,
+            retry_backoff_seconds=0,
+        )
+        first = consume_until(consumer, 1)
+        assert first == {"handled": 1}
+        assert committed_offset(kafka_consumer, kafka_topic) == 1
+        consume_until(consumer, 2)
+        assert [e.id for e in dispatched] == [e.id for e in events]
+        assert committed_offset(kafka_consumer, kafka_topic) == 3
+        kafka_consumer.close()
+
+    def test_a_new_group_starts_from_the_earliest_message(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
+        """kafka-python defaults to 'latest', which would silently skip what was written before the group existed."""
+        handled("user.created", lambda event: None)
+        produce(kafka_topic, make_user_created().to_bytes())
+        dispatched = []
+        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
+        consumer = EventConsumer(
+            consumer=kafka_consumer, dispatch=dispatched.append, dead_letter=send_to_dead_letter, record_progress=record_progress
+        )
+        assert consume_until(consumer, 1) == {"handled": 1}
+        assert kafka_consumer.config["enable_auto_commit"] is False
+        kafka_consumer.close()

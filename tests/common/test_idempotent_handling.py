@@ -1,0 +1,88 @@
+"""At-least-once delivery, exactly-once effect: the inbox and the process_event task."""
+
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from common.inbox.models import ProcessedEvent
+from common.inbox.services import handle_once
+from common.messaging.kafka import discard_producer, ensure_topics
+from common.messaging.tasks import process_event
+from common.testing import read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+class TestHandleOnce:
+    def test_a_redelivered_event_has_no_second_effect(self, make_user_created):
+        event, effects = make_user_created(), []
+        assert handle_once(event, effects.append) is True
+        assert handle_once(event, effects.append) is False
+        assert effects == [event]
+
+    def test_a_failed_handler_leaves_no_trace_so_the_retry_runs(self, make_user_created):
+        event = make_user_created()
+
+        def failing(_):
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            handle_once(event, failing)
+        assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
+        assert handle_once(event, lambda _: None) is True
+
+    def test_two_concurrent_deliveries_apply_once(self, make_user_created):
+        event, effects, barrier = make_user_created(), [], threading.Barrier(2)
+
+        def slow_handler(e):
+            effects.append(e)
+
+        def deliver():
+            try:
+                barrier.wait()
+                handle_once(event, slow_handler)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=deliver) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(effects) == 1
+
+
+class TestProcessEventTask:
+    def test_applies_the_registered_handler_once(self, handled, make_user_created):
+        effects = []
+        handled("user.created", effects.append)
+        event = make_user_created()
+        assert process_event.apply(args=[event.to_json()]).get() == "handled"
+        assert process_event.apply(args=[event.to_json()]).get() == "duplicate"
+        assert len(effects) == 1
+
+    def test_a_failing_event_is_retried_then_dead_lettered_with_its_reason(self, handled, make_user_created, settings):
+        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
+        ensure_topics([dlq])
+        discard_producer()
+
+        attempts = []
+
+        def broken(_):
+            attempts.append(1)
+            raise ValueError("policy missing")
+
+        handled("user.created", broken)
+        event = make_user_created()
+        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
+            # apply() runs the retries eagerly, one after the other, ignoring the backoff.
+            assert process_event.apply(args=[event.to_json()]).get() == "dead_lettered"
+            discard_producer()
+        assert len(attempts) == settings.EVENT_MAX_ATTEMPTS
+        [record] = read_topic(dlq, expect=1)
+        assert record.value == event.to_bytes()
+        assert b"policy missing" in dict(record.headers)["dlq_reason"]
+        assert not ProcessedEvent.objects.filter(event_id=event.id).exists()

@@ -1,0 +1,166 @@
+"""The transactional outbox: an event leaves only with its change, always, in order, exactly as written."""
+
+import json
+import threading
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from celery import current_app
+from django.conf import settings
+from django.db import connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from common.events import new_event
+from common.events.payloads import USER_BLOCKED, UserStatusChanged
+from common.messaging.kafka import discard_producer
+from common.outbox.models import OutboxEvent
+from common.outbox.services import publish, purge_sent, relay_pending, replay_since
+from common.testing import read_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def blocked_event():
+    user_id = uuid.uuid4()
+    return new_event(USER_BLOCKED, subject=user_id, data=UserStatusChanged(user_id=user_id, status="blocked"))
+
+
+def publish_one(topic: str) -> OutboxEvent:
+    with transaction.atomic():
+        event = blocked_event()
+        return publish(event, topic=topic, key=event.subject)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_producer():
+    discard_producer()
+    yield
+    discard_producer()
+
+
+class TestPublish:
+    def test_refuses_to_publish_outside_a_transaction(self, kafka_topic):
+        with pytest.raises(RuntimeError, match="inside the transaction"):
+            publish(blocked_event(), topic=kafka_topic, key="k")
+
+    def test_a_rolled_back_change_publishes_nothing(self, kafka_topic):
+        with pytest.raises(ZeroDivisionError):
+            with transaction.atomic():
+                publish(blocked_event(), topic=kafka_topic, key="k")
+                1 / 0
+        assert not OutboxEvent.objects.exists()
+
+    def test_the_relay_is_queued_only_after_commit(self, kafka_topic):
+        with current_app.connection_for_write() as conn:
+            queue = conn.default_channel.client
+            queue.delete("celery")
+            with transaction.atomic():
+                publish(blocked_event(), topic=kafka_topic, key="k")
+                assert queue.llen("celery") == 0, "a relay task was queued before the data was committed"
+            assert queue.llen("celery") == 1
+
+
+class TestRelay:
+    def test_sends_pending_events_and_marks_them_sent_after_the_broker_acknowledged(self, kafka_topic):
+        rows = [publish_one(kafka_topic) for _ in range(3)]
+        result = relay_pending()
+        assert result.sent == 3 and result.failed == 0
+        assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
+        records = read_topic(kafka_topic, expect=3)
+        sent = {json.loads(r.value)["id"]: r.key for r in records}
+        assert sent == {str(r.event_id): r.key.encode() for r in rows}
+
+    def test_a_lower_id_committed_after_a_higher_one_is_not_skipped(self, kafka_topic):
+        """Rows become visible at commit: a 'last id seen' cursor would lose the slow transaction's event."""
+        inserted, release = threading.Event(), threading.Event()
+        slow_row: dict = {}
+
+        def slow_transaction():
+            try:
+                with transaction.atomic():
+                    slow_row["row"] = publish(blocked_event(), topic=kafka_topic, key="slow")
+                    inserted.set()
+                    release.wait(10)
+            finally:
+                connection.close()
+
+        worker = threading.Thread(target=slow_transaction)
+        worker.start()
+        assert inserted.wait(10)
+        fast = publish_one(kafka_topic)
+        assert fast.id > slow_row["row"].id
+        assert relay_pending().sent == 1
+        release.set()
+        worker.join()
+        assert relay_pending().sent == 1
+        assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
+        assert len(read_topic(kafka_topic, expect=2)) == 2
+
+    def test_only_one_relay_drains_at_a_time(self, kafka_topic):
+        publish_one(kafka_topic)
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_relay_lock():
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(7310001)")
+                    holding.set()
+                    release.wait(10)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_relay_lock)
+        holder.start()
+        assert holding.wait(10)
+        assert relay_pending().skipped_locked
+        release.set()
+        holder.join()
+        assert relay_pending().sent == 1
+
+    def test_broker_down_leaves_events_pending_with_the_error_and_they_go_when_it_is_back(self, kafka_topic):
+        row = publish_one(kafka_topic)
+        with override_settings(KAFKA_BOOTSTRAP_SERVERS=["127.0.0.1:9"], KAFKA_REQUEST_TIMEOUT_MS=1000):
+            result = relay_pending()
+            discard_producer()
+        assert result.sent == 0 and result.failed == 1
+        row.refresh_from_db()
+        assert row.sent_at is None and row.attempts == 1 and row.last_error
+        assert relay_pending().sent == 1
+        assert len(read_topic(kafka_topic, expect=1)) == 1
+
+
+class TestHousekeeping:
+    def test_purge_deletes_only_events_sent_before_the_retention_period(self, kafka_topic):
+        old, recent, pending = (publish_one(kafka_topic) for _ in range(3))
+        OutboxEvent.objects.filter(id=old.id).update(sent_at=timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS + 1))
+        OutboxEvent.objects.filter(id=recent.id).update(sent_at=timezone.now())
+        assert purge_sent() == 1
+        assert set(OutboxEvent.objects.values_list("id", flat=True)) == {recent.id, pending.id}
+
+    def test_replay_sends_again_what_was_sent_since_a_time(self, kafka_topic):
+        before = publish_one(kafka_topic)
+        OutboxEvent.objects.filter(id=before.id).update(created_at=timezone.now() - timedelta(days=2))
+        after = publish_one(kafka_topic)
+        relay_pending()
+        assert replay_since(timezone.now() - timedelta(days=1)) == 1
+        assert relay_pending().sent == 1
+        ids = [json.loads(r.value)["id"] for r in read_topic(kafka_topic, expect=3)]
+        assert ids.count(str(after.event_id)) == 2 and ids.count(str(before.event_id)) == 1
+
+
+def test_money_in_the_outbox_is_exact(kafka_topic):
+    """Decimals are stored as strings in the envelope, never floats."""
+    from common.events.payloads import USER_CREATED, UserCreated
+
+    with transaction.atomic():
+        event = new_event(
+            USER_CREATED,
+            subject="s",
+            data=UserCreated(user_id=uuid.uuid4(), birth_date="1990-01-01", monthly_income=Decimal("0.10"), status="active"),
+        )
+        row = publish(event, topic=kafka_topic, key="s")
+    row.refresh_from_db()
+    assert row.envelope["data"]["monthly_income"] == "0.10"
