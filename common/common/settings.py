@@ -113,6 +113,9 @@ def service_settings(
         "CELERY_BROKER_URL": env.str("CELERY_BROKER_URL"),
         "CELERY_BROKER_TRANSPORT_OPTIONS": {
             "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+            # How often a worker looks for tasks whose worker died (unacked past the visibility timeout).
+            "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+            "unacked_restore_throttle": 1,
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": socket_timeout,
         },
@@ -177,5 +180,12 @@ def _logging(env: environ.Env) -> dict[str, Any]:
         },
         "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
         # kafka-python logs every refused connection as an error; our code reports the outcome itself.
-        "loggers": {"kafka": {"level": env.str("KAFKA_CLIENT_LOG_LEVEL", default="CRITICAL")}},
+        "loggers": {
+            "kafka": {"level": env.str("KAFKA_CLIENT_LOG_LEVEL", default="CRITICAL")},
+            # One line per task received and succeeded drowns the logs (the sweep runs every few seconds);
+            # failures still show, and our own code logs each event's outcome.
+            "celery.app.trace": {"level": "WARNING"},
+            "celery.worker.strategy": {"level": "WARNING"},
+            "celery.beat": {"level": "WARNING"},
+        },
     }

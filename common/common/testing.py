@@ -39,11 +39,18 @@ def kafka_topic() -> str:
     return topic
 
 
-def read_topic(topic: str, *, expect: int, timeout: float = 20.0) -> list:
-    """Every record of ``topic`` from the beginning, waiting until at least ``expect`` have arrived."""
-    from common.messaging.kafka import client_config
+def read_topic(topic: str, *, expect: int, timeout: float = 20.0, bootstrap_servers: str | None = None) -> list:
+    """Every record of ``topic`` from the beginning, waiting until at least ``expect`` have arrived.
 
-    consumer = KafkaConsumer(**client_config(), enable_auto_commit=False, group_id=None)
+    Uses the service's Kafka settings unless ``bootstrap_servers`` is given (tests without Django).
+    """
+    if bootstrap_servers:
+        config = {"bootstrap_servers": bootstrap_servers}
+    else:
+        from common.messaging.kafka import client_config
+
+        config = client_config()
+    consumer = KafkaConsumer(**config, enable_auto_commit=False, group_id=None)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
         consumer.assign(partitions)
@@ -58,19 +65,18 @@ def read_topic(topic: str, *, expect: int, timeout: float = 20.0) -> list:
         consumer.close()
 
 
-@pytest.fixture
-def wait_for() -> Callable[..., object]:
-    """``wait_for(condition, timeout=10)``: poll until the condition returns something truthy."""
-
-    def wait(condition: Callable[[], object], *, timeout: float = 10.0, interval: float = 0.1) -> object:
-        deadline = time.monotonic() + timeout
-        while True:
+def wait_until(condition: Callable[[], object], *, timeout: float, interval: float = 0.25, what: str = "condition") -> object:
+    """Poll ``condition`` until it returns something truthy (exceptions count as 'not yet')."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
             result = condition()
-            if result or time.monotonic() > deadline:
-                return result
-            time.sleep(interval)
-
-    return wait
+        except Exception:  # noqa: BLE001 - not there yet
+            result = None
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture(autouse=True)

