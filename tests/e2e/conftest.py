@@ -1,3 +1,4 @@
+import os
 import tempfile
 from pathlib import Path
 
@@ -5,9 +6,11 @@ import pytest
 
 from stack import Broker, Service, flush_redis, recreate_database, service_env
 
-# Redis databases of this suite: user_manager cache/broker, credit_manager cache/broker.
-USER_MANAGER_REDIS = (8, 9)
-CREDIT_MANAGER_REDIS = (10, 11)
+# Redis databases of this suite: user_manager cache/broker, credit_manager cache/broker
+# (E2E_REDIS_BASE moves them, so two runs can share one Redis server).
+_base = int(os.environ.get("E2E_REDIS_BASE", "8"))
+USER_MANAGER_REDIS = (_base, _base + 1)
+CREDIT_MANAGER_REDIS = (_base + 2, _base + 3)
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +48,7 @@ def platform(broker, log_dir):
     for db in (*USER_MANAGER_REDIS, *CREDIT_MANAGER_REDIS):
         flush_redis(db)
     for service in services.values():
-        recreate_database(f"e2e_{service.name}")
+        recreate_database(service.database)
         service.manage("migrate", "--noinput")
         service.manage("ensure_topics")
     for service in services.values():

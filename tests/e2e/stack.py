@@ -115,6 +115,10 @@ class Service:
         return ROOT / self.name
 
     @property
+    def database(self) -> str:
+        return e2e_database(self.name)
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -170,6 +174,11 @@ def _connect_args(database_url: str) -> dict:
     return args
 
 
+def e2e_database(service: str) -> str:
+    """The service's database in this run (E2E_DB_SUFFIX lets two runs share one Postgres server)."""
+    return f"e2e_{service}{os.environ.get('E2E_DB_SUFFIX', '')}"
+
+
 def database_url(name: str) -> str:
     return os.environ["POSTGRES_URL_TEMPLATE"].replace("{db}", name)
 
@@ -189,7 +198,7 @@ def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extr
         **os.environ,
         "DJANGO_SETTINGS_MODULE": f"{name}.settings",
         "DJANGO_SECRET_KEY": "e2e-secret",
-        "DATABASE_URL": database_url(f"e2e_{name}"),
+        "DATABASE_URL": database_url(e2e_database(name)),
         "CACHE_URL": f"{redis}/{redis_dbs[0]}",
         "CELERY_BROKER_URL": f"{redis}/{redis_dbs[1]}",
         "KAFKA_BOOTSTRAP_SERVERS": broker.address,
