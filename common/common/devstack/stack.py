@@ -1,0 +1,144 @@
+"""The two services of the local stack: their environment, setup commands and processes."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import REPO_ROOT
+from .services import BackingServices
+
+
+def bind_host() -> str:
+    """Where the APIs listen (``DEVSTACK_BIND_HOST``, default 127.0.0.1); the printed URLs use it too."""
+    return os.environ.get("DEVSTACK_BIND_HOST") or "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """The local stack cannot do what was asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """One Django project of the platform and what the stack gives it."""
+
+    name: str
+    """The project folder and Python package, e.g. ``user_manager``."""
+    prefix: str
+    """Short process-name prefix, e.g. ``um`` for ``um-api``."""
+    port_variable: str
+    default_port: int
+    cache_db: int
+    celery_db: int
+
+    @property
+    def folder(self) -> Path:
+        return REPO_ROOT / self.name
+
+    @property
+    def port(self) -> int:
+        return int(os.environ.get(self.port_variable) or self.default_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{bind_host()}:{self.port}"
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("user_manager", "um", "USER_MANAGER_PORT", 8001, cache_db=0, celery_db=1),
+    Service("credit_manager", "cm", "CREDIT_MANAGER_PORT", 8002, cache_db=2, celery_db=3),
+)
+
+
+def service_named(name: str) -> Service:
+    for service in SERVICES:
+        if service.name == name:
+            return service
+    raise StackError(f"unknown service {name!r}; one of: {', '.join(s.name for s in SERVICES)}")
+
+
+def service_env(service: Service, backing: BackingServices) -> dict[str, str]:
+    """The variables the service's settings read (the contract documented in the package docstring)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": f"{service.name}.settings",
+        "DATABASE_URL": backing.database_url(service.name),
+        "CACHE_URL": f"{backing.redis_url}/{service.cache_db}",
+        "CELERY_BROKER_URL": f"{backing.redis_url}/{service.celery_db}",
+        "KAFKA_BOOTSTRAP_SERVERS": backing.kafka_bootstrap_servers,
+        # Local stack only: a fixed key keeps admin sessions valid across restarts.
+        "DJANGO_SECRET_KEY": f"devstack-insecure-{service.name}-secret-key-never-use-in-production",
+        "DJANGO_DEBUG": "false",
+        "LOCAL_STACK": "true",  # allows `manage.py ensure_dev_admin` (admin/admin)
+    }
+
+
+def process_env(variables: dict[str, str]) -> dict[str, str]:
+    """The full environment of a service process: ours, the service's variables, and this venv first on PATH."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        **variables,
+        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", os.defpath)]),
+        "PYTHONUNBUFFERED": "1",  # output reaches the terminal as it happens
+    }
+
+
+def manage(service: Service, *arguments: str, env: dict[str, str]) -> int:
+    """Run ``python manage.py ARGUMENTS`` in the service's folder; returns its exit code."""
+    command = [sys.executable, "manage.py", *arguments]
+    print(f"devstack: {service.name}: {shlex.join(['manage.py', *arguments])}", file=sys.stderr)
+    return subprocess.run(command, cwd=service.folder, env=process_env(env)).returncode
+
+
+def manage_or_fail(service: Service, *arguments: str, env: dict[str, str]) -> None:
+    returncode = manage(service, *arguments, env=env)
+    if returncode != 0:
+        raise StackError(f"{service.name}: `manage.py {' '.join(arguments)}` failed with exit code {returncode}")
+
+
+def set_up(service: Service, env: dict[str, str]) -> None:
+    """Bring the service's database, static files, dev admin and Kafka topics up to date."""
+    for arguments in (
+        ("migrate", "--noinput"),
+        ("collectstatic", "--noinput"),
+        ("ensure_dev_admin",),
+        ("ensure_topics",),
+    ):
+        manage_or_fail(service, *arguments, env=env)
+
+
+def processes(service: Service, state_dir: Path) -> dict[str, str]:
+    """The long-running processes of a service, by name, as shell commands run in its folder."""
+    schedule = shlex.quote(str(state_dir / f"{service.prefix}-celerybeat-schedule"))
+    # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
+    control_socket = shlex.quote(str(state_dir / f"{service.prefix}-gunicorn.ctl"))
+    return {
+        f"{service.prefix}-api": (
+            f"gunicorn {service.name}.wsgi --bind {bind_host()}:{service.port}"
+            " --workers ${WEB_CONCURRENCY:-2} --access-logfile -"
+            f" --control-socket {control_socket}"
+        ),
+        f"{service.prefix}-kafka": "python manage.py consume_kafka",
+        f"{service.prefix}-queue": (
+            f"celery -A {service.name} worker -B --loglevel INFO --concurrency ${{CELERY_CONCURRENCY:-2}}"
+            f" -n {service.prefix}@%h -s {schedule}"
+        ),
+    }
+
+
+def write_env_file(path: Path, variables: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{key}={value}\n" for key, value in variables.items()))
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    variables: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            variables[key.strip()] = value
+    return variables
