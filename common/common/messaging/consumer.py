@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from typing import Callable
 
@@ -41,6 +42,7 @@ class EventConsumer:
         record_progress: RecordProgress,
         poll_timeout_ms: int = 1000,
         retry_backoff_seconds: float = 1.0,
+        lost_position_check_seconds: float = 5.0,
     ) -> None:
         self.consumer = consumer
         self.dispatch = dispatch
@@ -48,6 +50,8 @@ class EventConsumer:
         self.record_progress = record_progress
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff_seconds = retry_backoff_seconds
+        self.lost_position_check_seconds = lost_position_check_seconds
+        self._next_position_check = 0.0
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -68,7 +72,10 @@ class EventConsumer:
         counts: Counter[str] = Counter()
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         failed = False
-        for partition, messages in self.consumer.poll(timeout_ms=self.poll_timeout_ms).items():
+        batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
+        if not batches:
+            self._recover_lost_positions()
+        for partition, messages in batches.items():
             for message in messages:
                 try:
                     counts[self._hand_off(message)] += 1
@@ -103,6 +110,30 @@ class EventConsumer:
         except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
             raise HandOffFailed(repr(exc)) from exc
         return "handled"
+
+    def _recover_lost_positions(self) -> None:
+        """Start a partition over when the broker lost its data (our position is past its end).
+
+        A memory-only broker that restarts, or a topic deleted and re-created, starts offsets at
+        zero again; without this the consumer would wait at its old position and never see the
+        new messages. Checked only while idle, every ``lost_position_check_seconds``.
+        """
+        now = time.monotonic()
+        if now < self._next_position_check:
+            return
+        self._next_position_check = now + self.lost_position_check_seconds
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return
+        try:
+            ends = self.consumer.end_offsets(assigned)
+        except Exception as exc:  # noqa: BLE001 - the broker may be away; try again later
+            logger.warning("could not read end offsets: %r", exc)
+            return
+        for partition in assigned:
+            if self.consumer.position(partition) > ends.get(partition, 0):
+                logger.warning("broker lost partition %s/%s; reading it from the start", partition.topic, partition.partition)
+                self.consumer.seek_to_beginning(partition)
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         if not offsets:
