@@ -164,3 +164,15 @@ def test_money_in_the_outbox_is_exact(kafka_topic):
         row = publish(event, topic=kafka_topic, key="s")
     row.refresh_from_db()
     assert row.envelope["data"]["monthly_income"] == "0.10"
+
+
+def test_replay_outbox_command_resends_recent_events(kafka_topic, capsys):
+    """After a broker lost its data (e.g. the memory-only local broker restarted)."""
+    from django.core.management import call_command
+
+    row = publish_one(kafka_topic)
+    relay_pending()
+    call_command("replay_outbox", "--since", "1h")
+    assert "replayed 1 event(s)" in capsys.readouterr().out
+    ids = [json.loads(r.value)["id"] for r in read_topic(kafka_topic, expect=2)]
+    assert ids.count(str(row.event_id)) == 2
