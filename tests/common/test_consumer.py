@@ -137,7 +137,8 @@ class TestBrokerDataLoss:
             with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
                 ensure_topics(["users.events"])
                 discard_producer()
-                produce("users.events", *(make_user_created().to_bytes() for _ in range(3)))
+                # One message: after the restart the new one sits at offset 0 again, below our position (1).
+                produce("users.events", make_user_created().to_bytes())
                 dispatched = []
                 consumer = EventConsumer(
                     consumer=create_consumer(topics=["users.events"], group_id="data-loss"),
@@ -146,8 +147,8 @@ class TestBrokerDataLoss:
                     record_progress=record_progress,
                     lost_position_check_seconds=0,
                 )
-                consume_until(consumer, 3)
-                assert len(dispatched) == 3
+                consume_until(consumer, 1)
+                assert len(dispatched) == 1
 
                 broker.kill()
                 broker.start()

@@ -15,7 +15,7 @@ from typing import Callable
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import CommitFailedError
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from common.events import CloudEvent, InvalidEvent, parse_event, payload_of
@@ -112,26 +112,25 @@ class EventConsumer:
         return "handled"
 
     def _recover_lost_positions(self) -> None:
-        """Start a partition over when the broker lost its data (our position is past its end).
+        """Start a partition over when the broker lost its data.
 
-        A memory-only broker that restarts, or a topic deleted and re-created, starts offsets at
-        zero again; without this the consumer would wait at its old position and never see the
-        new messages. Checked only while idle, every ``lost_position_check_seconds``.
+        A memory-only broker that restarts (or a topic deleted and re-created) starts offsets at zero
+        again and forgets the group's committed offsets; the consumer would wait at its old position
+        and miss the new messages. Everything consumed is committed before the consumer goes idle,
+        so an idle partition that we have read from but whose committed offset the broker no longer
+        knows means exactly that. Checked only while idle, every ``lost_position_check_seconds``.
         """
         now = time.monotonic()
         if now < self._next_position_check:
             return
         self._next_position_check = now + self.lost_position_check_seconds
-        assigned = list(self.consumer.assignment())
-        if not assigned:
-            return
-        try:
-            ends = self.consumer.end_offsets(assigned)
-        except Exception as exc:  # noqa: BLE001 - the broker may be away; try again later
-            logger.warning("could not read end offsets: %r", exc)
-            return
-        for partition in assigned:
-            if self.consumer.position(partition) > ends.get(partition, 0):
+        for partition in self.consumer.assignment():
+            try:
+                lost = self.consumer.position(partition) > 0 and self.consumer.committed(partition) is None
+            except Exception as exc:  # noqa: BLE001 - the broker may be away; look again later
+                logger.warning("could not check the committed offset of %s: %r", partition, exc)
+                return
+            if lost:
                 logger.warning("broker lost partition %s/%s; reading it from the start", partition.topic, partition.partition)
                 self.consumer.seek_to_beginning(partition)
 
@@ -140,6 +139,6 @@ class EventConsumer:
             return
         try:
             self.consumer.commit(offsets)
-        except CommitFailedError:
-            # The group rebalanced: another member gets these messages again; handlers are idempotent.
-            logger.warning("offset commit failed after a rebalance; messages will be redelivered")
+        except KafkaError as exc:
+            # A rebalance, or the coordinator away: these messages come again; handlers are idempotent.
+            logger.warning("offset commit failed, messages will be redelivered: %r", exc)
