@@ -6,17 +6,17 @@ import contextlib
 import logging
 import uuid
 from contextvars import ContextVar
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse
 
-_context: ContextVar[dict[str, str]] = ContextVar("log_context", default={})
+_context: ContextVar[dict[str, str] | None] = ContextVar("log_context", default=None)
 
 
 @contextlib.contextmanager
 def log_context(**values: str) -> Iterator[None]:
     """Attach ``values`` (e.g. event_id, event_type) to every log line written inside the block."""
-    token = _context.set({**_context.get(), **values})
+    token = _context.set({**(_context.get() or {}), **values})
     try:
         yield
     finally:
@@ -27,7 +27,7 @@ class LogContextFilter(logging.Filter):
     """Copies the current log context onto each record, for the JSON formatter."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key, value in _context.get().items():
+        for key, value in (_context.get() or {}).items():
             setattr(record, key, value)
         return True
 
