@@ -9,7 +9,7 @@ globals().update(
     service_settings(
         service="user_manager",
         base_dir=Path(__file__).resolve().parent.parent,
-        apps=["users"],
+        apps=["users", "credit_summary"],
         consumed_topics=[CREDIT_TOPIC],
         api_scopes=["users:read", "users:write"],
     )

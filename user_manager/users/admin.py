@@ -1,16 +1,142 @@
-from django.contrib import admin
+"""The customers' back office: operators look; managers block, unblock and close through the actions.
 
-from users.cpf import mask_cpf
+The form never edits a customer: every change goes through ``users.services``, the one code path
+that bumps the version and announces the change. Who may run the actions is Django's ``change``
+permission on customers (the groups are created by a data migration).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from common.errors import DomainError
+from credit_summary.models import CreditSummary
+from users import selectors, services
+from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
+
+CUSTOMER_FIELDS = (
+    "id", "full_name", "email", "tax_id", "birth_date", "monthly_income", "phone",
+    "status", "version", "created_at", "updated_at",
+)  # fmt: skip
+CREDIT_FIELDS = ("credit_status", "credit_limit", "credit_available", "last_decision", "credit_updated_at")
 
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ("full_name", "email", "masked_tax_id", "status", "created_at")
-    list_filter = ("status", "created_at")
+    list_display = (
+        "full_name", "email", "masked_tax_id", "status", "credit_status", "credit_limit", "credit_available", "created_at"
+    )  # fmt: skip
+    list_filter = ("status", "credit_summary__status", "created_at")
+    list_select_related = ("credit_summary",)
     search_fields = ("full_name", "email", "tax_id")
-    readonly_fields = ("id", "status", "version", "created_at", "updated_at")
+    actions = ["block", "unblock", "close"]
+    fieldsets = (
+        (None, {"fields": CUSTOMER_FIELDS}),
+        ("Credit (as credit_manager last reported it)", {"fields": CREDIT_FIELDS}),
+        ("Event history", {"fields": ("event_history",)}),
+    )
+    readonly_fields = (*CUSTOMER_FIELDS, *CREDIT_FIELDS, "event_history")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers register through the API
+
+    def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        return False  # closing is the (soft) delete
+
+    def has_change_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
+        # The detail page is read-only for everyone; the change permission unlocks the actions.
+        return obj is None and super().has_change_permission(request)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        """A formatted CPF (123.456.789-09) finds its customer too: tax ids are stored as digits."""
+        return super().get_search_results(request, queryset, normalize_cpf(search_term) or search_term)
+
+    @admin.action(description="Block selected customers", permissions=["change"])
+    def block(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        self._change_each(request, queryset, services.block_customer, done="blocked")
+
+    @admin.action(description="Unblock selected customers", permissions=["change"])
+    def unblock(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        self._change_each(request, queryset, services.unblock_customer, done="unblocked")
+
+    @admin.action(description="Close selected customers (soft delete)", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        self._change_each(request, queryset, services.close_customer, done="closed")
+
+    def _change_each(
+        self, request: HttpRequest, queryset: QuerySet[Customer], change: Callable[..., Customer], *, done: str
+    ) -> None:
+        """Apply the service to each customer; one refused (e.g. already closed) does not stop the others."""
+        reason = f"by operator {request.user.get_username()}"
+        changed, refused = 0, []
+        for customer in queryset:
+            try:
+                change(customer_id=customer.id, reason=reason)
+                changed += 1
+            except DomainError as exc:
+                refused.append(f"{customer} ({exc.code})")
+        if changed:
+            self.message_user(request, f"{changed} customer(s) {done}.", messages.SUCCESS)
+        if refused:
+            self.message_user(request, f"Not {done}: {', '.join(refused)}.", messages.WARNING)
 
     @admin.display(description="tax id")
     def masked_tax_id(self, obj: Customer) -> str:
         return mask_cpf(obj.tax_id)
+
+    @admin.display(description="credit status", ordering="credit_summary__status")
+    def credit_status(self, obj: Customer) -> str | None:
+        summary = _summary(obj)
+        return summary.status if summary else None
+
+    @admin.display(description="credit limit", ordering="credit_summary__credit_limit")
+    def credit_limit(self, obj: Customer) -> Decimal | None:
+        summary = _summary(obj)
+        return summary.credit_limit if summary else None
+
+    @admin.display(description="available", ordering="credit_summary__available")
+    def credit_available(self, obj: Customer) -> Decimal | None:
+        summary = _summary(obj)
+        return summary.available if summary else None
+
+    @admin.display(description="last decision")
+    def last_decision(self, obj: Customer) -> str | None:
+        summary = _summary(obj)
+        if summary is None or summary.last_decision_at is None:
+            return None
+        reasons = ", ".join(summary.last_decision_reason_codes) or "no reason codes"
+        return f"{summary.last_decision_outcome} ({reasons}) at {summary.last_decision_at:%Y-%m-%d %H:%M:%S %Z}"
+
+    @admin.display(description="credit updated at")
+    def credit_updated_at(self, obj: Customer) -> datetime | None:
+        summary = _summary(obj)
+        return summary.updated_at if summary else None
+
+    @admin.display(description="events (newest first)")
+    def event_history(self, obj: Customer) -> str:
+        entries = selectors.customer_event_history(customer_id=obj.id)
+        if not entries:
+            return "No events kept for this customer."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            ((f"{e.at:%Y-%m-%d %H:%M:%S}", e.event_type, e.direction, e.detail) for e in entries),
+        )
+        return format_html(
+            "<table><thead><tr><th>time (UTC)</th><th>event</th><th>direction</th><th>data</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
+
+
+def _summary(customer: Customer) -> CreditSummary | None:
+    # A customer credit_manager has not reported on yet has no summary (RelatedObjectDoesNotExist is an AttributeError).
+    return getattr(customer, "credit_summary", None)

@@ -1,23 +1,120 @@
-"""Customer endpoints: thin; the rules are in ``users.services``."""
+"""Customer endpoints: thin; the rules are in ``users.services``.
+
+Every customer response carries ``ETag: "<version>"``; changes honour ``If-Match`` (412 when the
+customer has moved on since that version).
+"""
 
 
+import re
 import uuid
 
-from django.http import HttpRequest
-from ninja import Router
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Header, Query, Router, Schema
+from ninja.pagination import PageNumberPagination, paginate
 
 from common.apikeys.auth import ApiKeyAuth
+from common.errors import PreconditionFailed
 from users import selectors, services
-from users.schemas import CustomerIn, CustomerOut
+from users.models import Customer
+from users.schemas import CustomerFilters, CustomerIn, CustomerOut, CustomerPatch, StatusChangeIn
 
 router = Router(tags=["customers"])
+READ = ApiKeyAuth("users:read")
+WRITE = ApiKeyAuth("users:write")
+IfMatch = Header(None, alias="If-Match", description='The version the change is based on, e.g. "3" (from the ETag).')
 
 
-@router.post("", response={201: CustomerOut}, auth=ApiKeyAuth("users:write"))
-def create_customer(request: HttpRequest, payload: CustomerIn):
-    return 201, services.register_customer(**payload.dict())
+class CustomerPages(PageNumberPagination):
+    """``page`` and ``page_size`` (at most 100); the page is bounded so its offset always fits the database."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int = Field(20, ge=1, le=100)
 
 
-@router.get("/{customer_id}", response=CustomerOut, auth=ApiKeyAuth("users:read"))
-def get_customer(request: HttpRequest, customer_id: uuid.UUID):
-    return selectors.customer_get(customer_id=customer_id)
+@router.post("", response={201: CustomerOut}, auth=WRITE)
+def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
+    return 201, _tagged(response, services.register_customer(**payload.dict()))
+
+
+@router.get("", response=list[CustomerOut], auth=READ)
+@paginate(CustomerPages)
+def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
+    return selectors.customer_list(**filters.dict())
+
+
+@router.get("/{customer_id}", response=CustomerOut, auth=READ)
+def get_customer(request: HttpRequest, response: HttpResponse, customer_id: uuid.UUID):
+    return _tagged(response, selectors.customer_get(customer_id=customer_id))
+
+
+@router.patch("/{customer_id}", response=CustomerOut, auth=WRITE)
+def update_customer(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: uuid.UUID,
+    payload: CustomerPatch,
+    if_match: str | None = IfMatch,
+):
+    """Change only the fields sent; ``If-Match`` makes it conditional on the version read."""
+    changes = payload.dict(exclude_unset=True)
+    customer = services.update_customer(customer_id=customer_id, expected_version=_version(if_match), **changes)
+    return _tagged(response, customer)
+
+
+@router.post("/{customer_id}/block", response=CustomerOut, auth=WRITE)
+def block_customer(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: uuid.UUID,
+    payload: StatusChangeIn | None = None,
+    if_match: str | None = IfMatch,
+):
+    """Block an active customer; the body (a reason) is optional."""
+    change = services.block_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))
+    return _tagged(response, change)
+
+
+@router.post("/{customer_id}/unblock", response=CustomerOut, auth=WRITE)
+def unblock_customer(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: uuid.UUID,
+    payload: StatusChangeIn | None = None,
+    if_match: str | None = IfMatch,
+):
+    """Make a blocked customer active again; the body (a reason) is optional."""
+    change = services.unblock_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))
+    return _tagged(response, change)
+
+
+@router.post("/{customer_id}/close", response=CustomerOut, auth=WRITE)
+def close_customer(
+    request: HttpRequest,
+    response: HttpResponse,
+    customer_id: uuid.UUID,
+    payload: StatusChangeIn | None = None,
+    if_match: str | None = IfMatch,
+):
+    """Close a customer (a soft delete: the record and its history stay); the body (a reason) is optional."""
+    change = services.close_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))
+    return _tagged(response, change)
+
+
+def _reason(payload: StatusChangeIn | None) -> str:
+    return payload.reason if payload else ""
+
+
+def _tagged(response: HttpResponse, customer: Customer) -> Customer:
+    response["ETag"] = f'"{customer.version}"'
+    return customer
+
+
+def _version(if_match: str | None) -> int | None:
+    """The version an ``If-Match`` names (None when absent or ``*``); 412 when it names no single version."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = re.fullmatch(r'\s*"([0-9]{1,9})"\s*', if_match)
+    if tag is None:
+        raise PreconditionFailed('If-Match must name one version as the ETag gives it, e.g. "3".', code="version_mismatch")
+    return int(tag[1])

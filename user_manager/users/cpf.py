@@ -7,9 +7,10 @@ import re
 
 def normalize_cpf(value: str) -> str | None:
     """The 11 digits of a valid CPF (formatted ``123.456.789-09`` or not), or None if invalid."""
-    if not re.fullmatch(r"\d{3}\.?\d{3}\.?\d{3}-?\d{2}", value.strip()):
+    # [0-9], not \d: \d also takes the digits of other scripts.
+    if not re.fullmatch(r"[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}", value.strip()):
         return None
-    digits = re.sub(r"\D", "", value)
+    digits = re.sub(r"[^0-9]", "", value)
     if len(set(digits)) == 1:  # 000.000.000-00 and the like pass the arithmetic but are not CPFs
         return None
     for position in (9, 10):

@@ -2,48 +2,94 @@
 
 
 import re
+import unicodedata
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
-from ninja import Schema
-from pydantic import EmailStr, Field, StringConstraints, field_validator
+from ninja import Field, Schema
+from pydantic import AfterValidator, EmailStr, StringConstraints
 
+from credit_summary.schemas import CreditOut
 from users.cpf import normalize_cpf
+from users.models import Customer, CustomerStatus
 
-MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+def _plain_text(value: str) -> str:
+    """No control characters or lone surrogates: Postgres cannot store some, and none belongs in a name."""
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _cpf(value: str) -> str:
+    digits = normalize_cpf(value)
+    if digits is None:
+        raise ValueError("not a valid CPF")
+    return digits
+
+
+def _e164(value: str) -> str:
+    if value and not re.fullmatch(r"\+[1-9][0-9]{7,14}", value):
+        raise ValueError("phone must be in E.164 format, e.g. +5511987654321")
+    return value
+
+
+def _in_the_past(value: date) -> date:
+    if value >= date.today() or value.year < 1900:
+        raise ValueError("birth date must be in the past (after 1900)")
+    return value
+
+
+FullName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
+    AfterValidator(_plain_text),
+    Field(examples=["Ana Maria Silva"]),
+]
+Email = Annotated[
+    EmailStr, StringConstraints(max_length=254), AfterValidator(_plain_text), Field(examples=["ana.silva@example.com"])
+]
+TaxId = Annotated[
+    str, AfterValidator(_cpf), Field(description="CPF, formatted (123.456.789-09) or 11 digits.", examples=["529.982.247-25"])
+]
+Phone = Annotated[
+    str, AfterValidator(_e164), Field(description="E.164, e.g. +5511987654321; empty for none.", examples=["+5511987654321"])
+]
+BirthDate = Annotated[date, AfterValidator(_in_the_past), Field(examples=["1990-05-01"])]
+MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, description="A decimal string.", examples=["5000.00"])]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_plain_text)]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_plain_text)]
 
 
 class CustomerIn(Schema):
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
-    email: EmailStr
-    tax_id: str = Field(description="CPF, formatted or 11 digits.")
-    birth_date: date
+    full_name: FullName
+    email: Email
+    tax_id: TaxId
+    birth_date: BirthDate
     monthly_income: MoneyIn
-    phone: str = Field(default="", description="E.164, e.g. +5511987654321.")
+    phone: Phone = ""
 
-    @field_validator("tax_id")
-    @classmethod
-    def valid_cpf(cls, value: str) -> str:
-        digits = normalize_cpf(value)
-        if digits is None:
-            raise ValueError("not a valid CPF")
-        return digits
 
-    @field_validator("phone")
-    @classmethod
-    def e164(cls, value: str) -> str:
-        if value and not re.fullmatch(r"\+[1-9]\d{7,14}", value):
-            raise ValueError("phone must be in E.164 format, e.g. +5511987654321")
-        return value
+class CustomerPatch(Schema):
+    """Only the fields sent change; a field sent as null is invalid (an empty phone removes it)."""
 
-    @field_validator("birth_date")
-    @classmethod
-    def in_the_past(cls, value: date) -> date:
-        if value >= date.today() or value.year < 1900:
-            raise ValueError("birth date must be in the past (after 1900)")
-        return value
+    # Defaults are not validated, so "absent" is allowed while an explicit null is refused.
+    full_name: FullName = None
+    email: Email = None
+    phone: Phone = None
+    monthly_income: MoneyIn = None
+
+
+class StatusChangeIn(Schema):
+    reason: Reason = ""
+
+
+class CustomerFilters(Schema):
+    status: CustomerStatus | None = None
+    search: SearchText | None = Field(None, description="Part of the name or email, any case.")
+    ordering: Literal["created_at", "-created_at", "full_name", "-full_name"] = "-created_at"
 
 
 class CustomerOut(Schema):
@@ -58,7 +104,13 @@ class CustomerOut(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+    credit: CreditOut
 
     @staticmethod
-    def resolve_monthly_income(obj) -> str:
+    def resolve_monthly_income(obj: Customer) -> str:
         return f"{obj.monthly_income:.2f}"
+
+    @staticmethod
+    def resolve_credit(obj: Customer) -> CreditOut:
+        # A missing summary raises RelatedObjectDoesNotExist, an AttributeError.
+        return CreditOut.of(getattr(obj, "credit_summary", None))

@@ -1,15 +1,70 @@
-"""Reads of customers."""
+"""Reads of customers, each with its credit summary (the API shows both together)."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
 
 from common.errors import NotFound
-from users.models import Customer
+from common.inbox.models import ProcessedEvent
+from common.outbox.models import OutboxEvent
+from users.cache import cached_customer
+from users.models import Customer, CustomerStatus
 
 
 def customer_get(*, customer_id: uuid.UUID) -> Customer:
-    customer = Customer.objects.filter(id=customer_id).first()
+    """The customer with its credit summary, from the cache when it is there (see ``users.cache``)."""
+    customer = cached_customer(customer_id, lambda: _customers().filter(id=customer_id).first())
     if customer is None:
         raise NotFound("No customer with this id.", code="customer_not_found")
     return customer
+
+
+def customer_list(
+    *, status: CustomerStatus | None = None, search: str | None = None, ordering: str = "-created_at"
+) -> QuerySet[Customer]:
+    """Customers in a stable order (the id breaks ties), so pages neither repeat nor skip anyone."""
+    customers = _customers()
+    if status:
+        customers = customers.filter(status=status)
+    if search:
+        customers = customers.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    return customers.order_by(ordering, "id")
+
+
+def _customers() -> QuerySet[Customer]:
+    return Customer.objects.select_related("credit_summary")
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    event_type: str
+    direction: str
+    detail: str
+
+
+def customer_event_history(*, customer_id: uuid.UUID) -> list[HistoryEntry]:
+    """What the back office shows of a customer's events, newest first: what we published (the outbox)
+    and the credit events we applied (the inbox; their subject is the customer id too).
+
+    Both tables are purged after their retention period, so this is recent history, not an archive.
+    """
+    published = [
+        HistoryEntry(
+            at=row.created_at,
+            event_type=row.event_type,
+            direction="published" if row.sent_at else "waiting to be published",
+            detail=json.dumps(row.envelope.get("data", {}), sort_keys=True),
+        )
+        for row in OutboxEvent.objects.filter(subject=str(customer_id))
+    ]
+    received = [
+        HistoryEntry(at=row.occurred_at, event_type=row.event_type, direction=f"received from {row.source}", detail="")
+        for row in ProcessedEvent.objects.filter(subject=str(customer_id))
+    ]
+    return sorted(published + received, key=lambda entry: entry.at, reverse=True)

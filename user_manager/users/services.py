@@ -1,17 +1,35 @@
-"""Customer operations: the one home of customer rules; API, admin and tasks call these."""
+"""Customer operations: the one home of customer rules; API, admin and tasks call these.
+
+Every change bumps the customer's ``version``, announces itself through the outbox in the same
+transaction, and invalidates the cached customer after commit.
+"""
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from common.errors import Conflict
-from common.events import USERS_TOPIC, new_event
-from common.events.payloads import USER_CREATED, UserCreated
+from common.errors import Conflict, NotFound, PreconditionFailed
+from common.events import USERS_TOPIC, Payload, new_event
+from common.events.payloads import (
+    USER_BLOCKED,
+    USER_CLOSED,
+    USER_CREATED,
+    USER_UNBLOCKED,
+    USER_UPDATED,
+    UserCreated,
+    UserStatusChanged,
+    UserUpdated,
+)
 from common.outbox.services import publish
-from users.models import Customer
+from users.cache import forget_customer_on_commit
+from users.models import Customer, CustomerStatus
+
+logger = logging.getLogger(__name__)
 
 
 def register_customer(
@@ -32,23 +50,131 @@ def register_customer(
                 monthly_income=monthly_income,
                 phone=phone,
             )
-            publish(
-                new_event(
-                    USER_CREATED,
-                    subject=customer.id,
-                    data=UserCreated(
-                        user_id=customer.id,
-                        birth_date=customer.birth_date,
-                        monthly_income=customer.monthly_income,
-                        status=customer.status,
-                    ),
+            _announce(
+                customer,
+                USER_CREATED,
+                UserCreated(
+                    user_id=customer.id,
+                    birth_date=customer.birth_date,
+                    monthly_income=customer.monthly_income,
+                    status=customer.status,
                 ),
-                topic=USERS_TOPIC,
-                key=str(customer.id),
             )
     except IntegrityError as exc:
         raise _conflict(exc) from exc
     return customer
+
+
+def update_customer(
+    *,
+    customer_id: uuid.UUID,
+    expected_version: int | None = None,
+    full_name: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    monthly_income: Decimal | None = None,
+) -> Customer:
+    """Change the given fields (None: unchanged) and announce ``user.updated`` if anything changed.
+
+    The event names the changed fields but carries no personal data; it carries the new income,
+    the one change credit_manager acts on (it re-analyses the customer).
+    """
+    wanted = {"full_name": full_name, "email": email, "phone": phone, "monthly_income": monthly_income}
+    try:
+        with transaction.atomic():
+            customer = _locked_customer(customer_id, expected_version=expected_version)
+            if customer.status == CustomerStatus.CLOSED:
+                raise _closed()
+            changed = [name for name, value in wanted.items() if value is not None and value != getattr(customer, name)]
+            if not changed:
+                return customer
+            for name in changed:
+                setattr(customer, name, wanted[name])
+            _save_change(customer, fields=changed)
+            _announce(
+                customer,
+                USER_UPDATED,
+                UserUpdated(
+                    user_id=customer.id,
+                    changed_fields=changed,
+                    monthly_income=customer.monthly_income if "monthly_income" in changed else None,
+                ),
+            )
+    except IntegrityError as exc:
+        raise _conflict(exc) from exc
+    return customer
+
+
+def block_customer(*, customer_id: uuid.UUID, reason: str = "", expected_version: int | None = None) -> Customer:
+    """Block an active customer (credit_manager freezes the account)."""
+    return _change_status(customer_id, CustomerStatus.BLOCKED, reason=reason, expected_version=expected_version)
+
+
+def unblock_customer(*, customer_id: uuid.UUID, reason: str = "", expected_version: int | None = None) -> Customer:
+    """Make a blocked customer active again (credit_manager unfreezes the account)."""
+    return _change_status(customer_id, CustomerStatus.ACTIVE, reason=reason, expected_version=expected_version)
+
+
+def close_customer(*, customer_id: uuid.UUID, reason: str = "", expected_version: int | None = None) -> Customer:
+    """Close a customer for good: a soft delete, the record and its history stay; nothing changes it again."""
+    return _change_status(customer_id, CustomerStatus.CLOSED, reason=reason, expected_version=expected_version)
+
+
+# target status: (statuses it can be reached from, the event announcing it)
+_TRANSITIONS = {
+    CustomerStatus.BLOCKED: ({CustomerStatus.ACTIVE}, USER_BLOCKED),
+    CustomerStatus.ACTIVE: ({CustomerStatus.BLOCKED}, USER_UNBLOCKED),
+    CustomerStatus.CLOSED: ({CustomerStatus.ACTIVE, CustomerStatus.BLOCKED}, USER_CLOSED),
+}
+
+
+def _change_status(customer_id: uuid.UUID, target: CustomerStatus, *, reason: str, expected_version: int | None) -> Customer:
+    sources, event_type = _TRANSITIONS[target]
+    with transaction.atomic():
+        customer = _locked_customer(customer_id, expected_version=expected_version)
+        if customer.status not in sources:
+            raise _refused_transition(customer, target=target)
+        customer.status = target
+        _save_change(customer, fields=["status"])
+        _announce(customer, event_type, UserStatusChanged(user_id=customer.id, status=customer.status, reason=reason))
+    return customer
+
+
+def _locked_customer(customer_id: uuid.UUID, *, expected_version: int | None) -> Customer:
+    """The customer's row, locked until commit, so the version check and the change are one step."""
+    customer = Customer.objects.select_for_update().filter(id=customer_id).first()
+    if customer is None:
+        raise NotFound("No customer with this id.", code="customer_not_found")
+    if expected_version is not None and customer.version != expected_version:
+        raise PreconditionFailed(
+            f"The customer changed since version {expected_version}; it is now at version {customer.version}.",
+            code="version_mismatch",
+        )
+    return customer
+
+
+def _closed() -> Conflict:
+    return Conflict("The customer is closed; a closed customer never changes again.", code="customer_closed")
+
+
+def _refused_transition(customer: Customer, *, target: str) -> Conflict:
+    if customer.status == CustomerStatus.CLOSED:
+        return _closed()
+    if target == CustomerStatus.ACTIVE:
+        return Conflict("Only a blocked customer can be unblocked.", code="customer_not_blocked")
+    return Conflict("The customer is already blocked.", code="customer_already_blocked")
+
+
+def _save_change(customer: Customer, *, fields: list[str]) -> None:
+    customer.version += 1
+    customer.save(update_fields=[*fields, "version", "updated_at"])
+    forget_customer_on_commit(customer.id)
+
+
+def _announce(customer: Customer, event_type: str, data: Payload) -> None:
+    publish(new_event(event_type, subject=customer.id, data=data), topic=USERS_TOPIC, key=str(customer.id))
+    # Ids and types only: personal data (tax id, email, income) never goes to the logs.
+    logger.info("customer event recorded", extra={"customer_id": str(customer.id), "event_type": event_type})
 
 
 def _conflict(exc: IntegrityError) -> Conflict:

@@ -1,0 +1,146 @@
+"""The customers' back office (Django admin): operators look, managers act, and every action goes through the services."""
+
+import importlib
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.test import Client
+
+from common.outbox.models import OutboxEvent
+from customer_data import credit_event, deliver
+from users.models import Customer
+from users.services import block_customer, close_customer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHANGELIST = "/admin/users/customer/"
+ROLES = importlib.import_module("users.migrations.0002_back_office_groups")
+
+
+@pytest.fixture
+def roles():
+    """The groups as the data migration creates them (an earlier test's flush removed them)."""
+    ROLES.create_groups(apps, None)
+
+
+@pytest.fixture
+def staff(django_user_model, roles):
+    """``staff("Customer managers")``: a logged-in client of a staff member in that group."""
+
+    def login(group: str) -> Client:
+        user = django_user_model.objects.create_user(username=group.split()[1].lower(), password="x", is_staff=True)
+        user.groups.add(Group.objects.get(name=group))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def manager(staff):
+    return staff("Customer managers")
+
+
+@pytest.fixture
+def operator(staff):
+    return staff("Customer operators (read-only)")
+
+
+def run_action(client, action, *customers):
+    return client.post(CHANGELIST, {"action": action, "_selected_action": [c["id"] for c in customers]}, follow=True)
+
+
+class TestCustomerList:
+    def test_shows_the_tax_id_masked(self, operator, create_customer):
+        create_customer(tax_id="529.982.247-25")
+        page = operator.get(CHANGELIST).content.decode()
+        assert "***.982.247-**" in page and "52998224725" not in page
+
+    def test_shows_the_credit_summary_columns(self, operator, create_customer):
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1, status="active", credit_limit="2500.00", balance="500.00"))
+        page = operator.get(CHANGELIST).content.decode()
+        assert "2500.00" in page and "2000.00" in page and ">active<" in page
+
+    @pytest.mark.parametrize("term", ["Pereira", "joana.p@example", "52998224725", "529.982.247-25"])
+    def test_finds_a_customer_by_name_email_or_tax_id(self, operator, create_customer, term):
+        create_customer(full_name="Joana Pereira", email="joana.p@example.com", tax_id="52998224725")
+        create_customer(full_name="Bruno Costa")
+        page = operator.get(CHANGELIST, {"q": term}).content.decode()
+        assert "Joana Pereira" in page and "Bruno Costa" not in page
+
+    def test_filters_by_status_and_credit_status(self, operator, create_customer):
+        blocked = create_customer(full_name="Joana Pereira")
+        frozen = create_customer(full_name="Bruno Costa")
+        block_customer(customer_id=blocked["id"])
+        deliver(credit_event(frozen["id"], version=1, status="frozen"))
+        by_status = operator.get(CHANGELIST, {"status__exact": "blocked"}).content.decode()
+        by_credit = operator.get(CHANGELIST, {"credit_summary__status": "frozen"}).content.decode()
+        assert "Joana Pereira" in by_status and "Bruno Costa" not in by_status
+        assert "Bruno Costa" in by_credit and "Joana Pereira" not in by_credit
+
+
+class TestCustomerDetail:
+    def test_shows_the_published_and_received_events_of_the_customer(self, operator, create_customer):
+        customer = create_customer()
+        other = create_customer()
+        deliver(credit_event(customer["id"], version=1, status="pending"))
+        page = operator.get(f"{CHANGELIST}{customer['id']}/change/").content.decode()
+        assert "user.created" in page and "waiting to be published" in page
+        assert "credit.account.opened" in page and "received from credit_manager" in page
+        assert other["id"] not in page
+
+    def test_is_read_only_even_for_managers(self, manager, create_customer):
+        customer = create_customer(full_name="Joana Pereira")
+        url = f"{CHANGELIST}{customer['id']}/change/"
+        assert 'name="_save"' not in manager.get(url).content.decode()
+        assert manager.post(url, {"full_name": "Changed"}).status_code == 403
+        assert Customer.objects.get(id=customer["id"]).full_name == "Joana Pereira"
+
+    def test_nobody_adds_or_deletes_customers_here(self, manager, create_customer):
+        customer = create_customer()
+        assert manager.get(f"{CHANGELIST}add/").status_code == 403
+        assert manager.get(f"{CHANGELIST}{customer['id']}/delete/").status_code == 403
+
+
+class TestActions:
+    def test_a_manager_blocks_through_the_service_which_announces_it(self, manager, create_customer):
+        customer = create_customer()
+        response = run_action(manager, "block", customer)
+        assert "1 customer(s) blocked." in response.content.decode()
+        found = Customer.objects.get(id=customer["id"])
+        assert found.status == "blocked" and found.version == 2
+        event = OutboxEvent.objects.get(subject=customer["id"], event_type="user.blocked")
+        assert event.envelope["data"]["reason"] == "by operator managers"
+
+    def test_a_manager_unblocks_and_closes(self, manager, create_customer):
+        customer = create_customer()
+        run_action(manager, "block", customer)
+        run_action(manager, "unblock", customer)
+        assert Customer.objects.get(id=customer["id"]).status == "active"
+        run_action(manager, "close", customer)
+        assert Customer.objects.get(id=customer["id"]).status == "closed"
+        types = list(OutboxEvent.objects.filter(subject=customer["id"]).values_list("event_type", flat=True))
+        assert types == ["user.created", "user.blocked", "user.unblocked", "user.closed"]
+
+    def test_a_refused_change_is_reported_and_does_not_stop_the_others(self, manager, create_customer):
+        closed, active = create_customer(full_name="Joana Pereira"), create_customer()
+        close_customer(customer_id=closed["id"])
+        page = run_action(manager, "block", closed, active).content.decode()
+        assert "1 customer(s) blocked." in page and "Not blocked: Joana Pereira (customer_closed)." in page
+        assert Customer.objects.get(id=active["id"]).status == "blocked"
+
+    def test_an_operator_cannot_run_them(self, operator, create_customer):
+        customer = create_customer()
+        assert "Block selected customers" not in operator.get(CHANGELIST).content.decode()
+        run_action(operator, "block", customer)
+        assert Customer.objects.get(id=customer["id"]).status == "active"
+        assert not OutboxEvent.objects.filter(event_type="user.blocked").exists()
+
+    def test_staff_without_a_role_see_nothing(self, django_user_model):
+        user = django_user_model.objects.create_user(username="nobody", password="x", is_staff=True)
+        client = Client()
+        client.force_login(user)
+        assert client.get(CHANGELIST).status_code == 403

@@ -1,0 +1,175 @@
+"""credit.* events fill the customer's credit summary; late, repeated or reordered ones leave the newest state."""
+
+import itertools
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from common.events import InvalidEvent
+from common.events.payloads import (
+    CREDIT_ACCOUNT_CLOSED,
+    CREDIT_ACCOUNT_FROZEN,
+    CREDIT_ACCOUNT_OPENED,
+    CREDIT_ACCOUNT_UNFROZEN,
+    CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_LIMIT_CHANGED,
+    CREDIT_TRANSACTION_POSTED,
+)
+from common.inbox.models import ProcessedEvent
+from credit_summary.models import CreditSummary
+from customer_data import T0, credit_event, deliver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ALL_CREDIT_TYPES = [
+    CREDIT_ACCOUNT_OPENED,
+    CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_LIMIT_CHANGED,
+    CREDIT_TRANSACTION_POSTED,
+    CREDIT_ACCOUNT_FROZEN,
+    CREDIT_ACCOUNT_UNFROZEN,
+    CREDIT_ACCOUNT_CLOSED,
+]
+
+
+def credit_of(client, customer_id) -> dict:
+    return client.get(f"/api/v1/users/{customer_id}").json()["credit"]
+
+
+def at(minutes: int) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+
+class TestFilledByCreditEvents:
+    def test_an_opened_account_shows_its_status_and_amounts(self, create_customer, reader):
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1, status="pending", minutes=1))
+        assert credit_of(reader, customer["id"]) == {
+            "status": "pending",
+            "credit_limit": "0.00",
+            "available": "0.00",
+            "last_decision": None,
+            "updated_at": at(1),
+        }
+
+    def test_an_analysis_shows_the_decision_with_its_reason_codes_and_time(self, create_customer, reader):
+        customer = create_customer()
+        deliver(
+            credit_event(customer["id"], version=1, minutes=1),
+            credit_event(
+                customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="3000.00",
+                outcome="approved", reason_codes=("income_ok", "age_ok"), minutes=2,
+            ),
+        )  # fmt: skip
+        assert credit_of(reader, customer["id"]) == {
+            "status": "active",
+            "credit_limit": "3000.00",
+            "available": "3000.00",
+            "last_decision": {"outcome": "approved", "reason_codes": ["income_ok", "age_ok"], "decided_at": at(2)},
+            "updated_at": at(2),
+        }
+
+    @pytest.mark.parametrize("event_type", ALL_CREDIT_TYPES)
+    def test_every_credit_event_type_carries_the_account_state(self, create_customer, reader, event_type):
+        customer = create_customer()
+        deliver(
+            credit_event(customer["id"], event_type=event_type, version=1, status="active", credit_limit="900.00", balance="150.00")
+        )
+        credit = credit_of(reader, customer["id"])
+        assert (credit["status"], credit["credit_limit"], credit["available"]) == ("active", "900.00", "750.00")
+
+    def test_credit_news_does_not_change_the_customer_version(self, create_customer, reader):
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1))
+        response = reader.get(f"/api/v1/users/{customer['id']}")
+        assert response.json()["version"] == 1 and response["ETag"] == '"1"'
+
+
+class TestOnlyTheNewestStateIsShown:
+    def history(self, user_id):
+        """An account's life in order: opened, approved, a purchase, frozen."""
+        return [
+            credit_event(user_id, version=1, status="pending", minutes=1),
+            credit_event(
+                user_id, event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="2000.00",
+                outcome="approved", minutes=2,
+            ),
+            credit_event(
+                user_id, event_type=CREDIT_TRANSACTION_POSTED, version=3, status="active", credit_limit="2000.00",
+                balance="300.00", minutes=3,
+            ),
+            credit_event(
+                user_id, event_type=CREDIT_ACCOUNT_FROZEN, version=4, status="frozen", credit_limit="2000.00",
+                balance="300.00", minutes=4,
+            ),
+        ]  # fmt: skip
+
+    def expected(self) -> dict:
+        return {
+            "status": "frozen",
+            "credit_limit": "2000.00",
+            "available": "1700.00",
+            "last_decision": {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(2)},
+            "updated_at": at(4),
+        }
+
+    def test_in_any_arrival_order_the_summary_ends_the_same(self, create_customer, reader):
+        for order in itertools.permutations(range(4)):
+            customer = create_customer()
+            history = self.history(customer["id"])
+            deliver(*(history[i] for i in order))
+            assert credit_of(reader, customer["id"]) == self.expected(), f"arrival order {order}"
+
+    def test_redelivered_events_change_nothing(self, create_customer, reader):
+        customer = create_customer()
+        history = self.history(customer["id"])
+        deliver(*history, *history[:3])
+        assert credit_of(reader, customer["id"]) == self.expected()
+
+    def test_the_same_state_republished_under_a_new_event_id_changes_nothing(self, create_customer, reader):
+        customer = create_customer()
+        history = self.history(customer["id"])
+        deliver(*history, credit_event(customer["id"], version=2, status="active", credit_limit="2000.00", minutes=9))
+        assert credit_of(reader, customer["id"]) == self.expected()
+        assert CreditSummary.objects.get(customer_id=customer["id"]).account_version == 4
+
+
+class TestTheLastDecisionIsKeptByItsTime:
+    def test_a_decision_arriving_with_an_account_version_already_shown_is_still_recorded(self, create_customer, reader):
+        customer = create_customer()
+        deliver(
+            credit_event(
+                customer["id"], event_type=CREDIT_LIMIT_CHANGED, version=2, status="active", credit_limit="1000.00", minutes=2
+            ),
+            credit_event(
+                customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="1000.00",
+                outcome="approved", reason_codes=("income_ok",), minutes=2,
+            ),
+        )  # fmt: skip
+        credit = credit_of(reader, customer["id"])
+        assert credit["last_decision"] == {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(2)}
+        assert credit["credit_limit"] == "1000.00"
+
+    def test_an_older_decision_arriving_late_does_not_replace_a_newer_one(self, create_customer, reader):
+        customer = create_customer()
+        first = credit_event(
+            customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="denied", outcome="denied",
+            reason_codes=("income_too_low",), minutes=2,
+        )  # fmt: skip
+        reanalysis = credit_event(
+            customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=3, status="active", credit_limit="1500.00",
+            outcome="approved", reason_codes=("income_ok",), minutes=5,
+        )  # fmt: skip
+        deliver(reanalysis, first)
+        credit = credit_of(reader, customer["id"])
+        assert credit["status"] == "active"
+        assert credit["last_decision"] == {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(5)}
+
+
+class TestEventsForUnknownCustomers:
+    def test_are_invalid_and_leave_no_trace(self):
+        event = credit_event(str(uuid.uuid4()), version=1)
+        with pytest.raises(InvalidEvent, match="unknown customer"):
+            deliver(event)
+        assert not CreditSummary.objects.exists() and not ProcessedEvent.objects.exists()
