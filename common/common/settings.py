@@ -21,6 +21,7 @@ COMMON_APPS = [
     "django.contrib.staticfiles",
     "common.outbox",
     "common.inbox",
+    "common.idempotency",
     "common.apikeys",
     "common.messaging",
     "common.health",
@@ -134,6 +135,7 @@ def service_settings(
             },
             "outbox-purge": {"task": "common.outbox.purge_sent_outbox", "schedule": timedelta(hours=1)},
             "inbox-purge": {"task": "common.inbox.purge_processed_events", "schedule": timedelta(hours=1)},
+            "idempotency-purge": {"task": "common.idempotency.purge_expired_keys", "schedule": timedelta(hours=1)},
         },
         # Kafka and events.
         "KAFKA_BOOTSTRAP_SERVERS": env.list("KAFKA_BOOTSTRAP_SERVERS"),
@@ -148,6 +150,7 @@ def service_settings(
         "OUTBOX_BATCH_SIZE": env.int("OUTBOX_BATCH_SIZE", default=500),
         "OUTBOX_RETENTION_HOURS": env.int("OUTBOX_RETENTION_HOURS", default=168),
         "INBOX_RETENTION_DAYS": env.int("INBOX_RETENTION_DAYS", default=30),
+        "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=48),
         "EVENT_MAX_ATTEMPTS": env.int("EVENT_MAX_ATTEMPTS", default=5),
         # API keys.
         "API_SCOPES": api_scopes,

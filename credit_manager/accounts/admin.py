@@ -1,11 +1,131 @@
-from django.contrib import admin
+"""Credit accounts in the back office: read-only (every change goes through the services), with filters
+for status, accounts at or over their limit and utilisation, and the operator adjustment action."""
 
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models.functions import NullIf
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from accounts.admin_actions import ReasonActionForm, action_reason, apply_each
 from accounts.models import CreditAccount
+from common.admin import ReadOnlyModelAdmin
+from ledger.models import Direction
+from ledger.services import post_adjustment
+
+
+class AdjustmentActionForm(ReasonActionForm):
+    # Free text here (the admin drops the whole action on a field error); the action checks the amount itself.
+    direction = forms.ChoiceField(required=False, choices=[("", "direction…"), *Direction.choices])
+    amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"placeholder": "amount", "size": 10}))
+
+
+ADJUSTMENT_AMOUNT = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+
+
+class AtOrOverLimitFilter(admin.SimpleListFilter):
+    title = "limit"
+    parameter_name = "over_limit"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "at or over the limit (no credit available)"), ("no", "credit available")]
+
+    def queryset(self, request, queryset):
+        at_or_over = Q(balance__gte=F("credit_limit"), balance__gt=0)
+        if self.value() == "yes":
+            return queryset.filter(at_or_over)
+        if self.value() == "no":
+            return queryset.exclude(at_or_over)
+        return queryset
+
+
+class UtilisationFilter(admin.SimpleListFilter):
+    title = "utilisation (balance / limit)"
+    parameter_name = "utilisation"
+    BANDS = {
+        "low": ("under 30%", Q(utilisation__lt=Decimal("0.30"))),
+        "medium": ("30% to 70%", Q(utilisation__gte=Decimal("0.30"), utilisation__lt=Decimal("0.70"))),
+        "high": ("70% to 100%", Q(utilisation__gte=Decimal("0.70"), utilisation__lt=1)),
+        "full": ("100% or more", Q(utilisation__gte=1)),
+    }
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.BANDS.items()]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value() or "")
+        return queryset.filter(band[1]) if band else queryset
 
 
 @admin.register(CreditAccount)
-class CreditAccountAdmin(admin.ModelAdmin):
-    list_display = ("user_id", "status", "credit_limit", "balance", "currency", "opened_at")
-    list_filter = ("status",)
-    search_fields = ("user_id", "id")
-    readonly_fields = ("id", "user_id", "status", "credit_limit", "balance", "currency", "version", "opened_at", "updated_at")
+class CreditAccountAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "user_id",
+        "status",
+        "credit_limit",
+        "balance",
+        "available",
+        "utilisation_percent",
+        "current_outcome",
+        "opened_at",
+    )
+    list_filter = ("status", AtOrOverLimitFilter, UtilisationFilter)
+    list_select_related = ("current_decision",)
+    search_fields = ("=user_id", "=id")
+    fields = (
+        "id", "user_id", "status", "credit_limit", "balance", "available", "currency", "current_decision", "version",
+        "birth_date", "monthly_income", "opened_at", "updated_at", "history",
+    )  # fmt: skip
+    readonly_fields = fields
+    action_form = AdjustmentActionForm
+    actions = ["adjust"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditAccount]:
+        utilisation = ExpressionWrapper(F("balance") / NullIf(F("credit_limit"), 0), output_field=DecimalField())
+        return super().get_queryset(request).annotate(utilisation=utilisation)
+
+    def has_post_adjustment_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("ledger.post_adjustment")
+
+    @admin.action(description="Post an adjustment (direction, amount and reason above)", permissions=["post_adjustment"])
+    def adjust(self, request: HttpRequest, queryset: QuerySet[CreditAccount]) -> None:
+        try:
+            direction = Direction(request.POST.get("direction", ""))
+            amount = ADJUSTMENT_AMOUNT.clean(request.POST.get("amount", ""))
+        except (ValueError, ValidationError):
+            self.message_user(request, "Choose a direction and an amount above zero with at most 2 decimals.", messages.ERROR)
+            return
+
+        def adjust_one(account: CreditAccount) -> None:
+            post_adjustment(
+                account_id=account.id, direction=direction, amount=amount, reason=action_reason(request), created_by=request.user
+            )
+
+        apply_each(self, request, queryset, adjust_one, done="adjustment(s) posted")
+
+    @admin.display(description="utilisation", ordering="utilisation")
+    def utilisation_percent(self, obj: CreditAccount) -> str:
+        return "—" if obj.utilisation is None else f"{obj.utilisation:.0%}"
+
+    @admin.display(description="current decision")
+    def current_outcome(self, obj: CreditAccount) -> str:
+        return obj.current_decision.outcome if obj.current_decision else "—"
+
+    @admin.display(description="history")
+    def history(self, obj: CreditAccount) -> str:
+        decisions = reverse("admin:analysis_creditdecision_changelist") + f"?account__id__exact={obj.id}"
+        transactions = reverse("admin:ledger_ledgertransaction_changelist") + f"?account__id__exact={obj.id}"
+        requests = reverse("admin:analysis_limitrequest_changelist") + f"?account__id__exact={obj.id}"
+        return format_html(
+            '<a href="{}">decisions</a> · <a href="{}">transactions</a> · <a href="{}">limit requests</a>',
+            decisions,
+            transactions,
+            requests,
+        )

@@ -1,25 +1,26 @@
 """Credit account endpoints: thin; the rules are in ``accounts.services``."""
 
-
 import uuid
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from accounts import selectors
 from accounts.schemas import AccountOut
 from common.apikeys.auth import ApiKeyAuth
+from credit_manager.pagination import Pagination
 
 router = Router(tags=["accounts"], auth=ApiKeyAuth("credit:read"))
 
 
 @router.get("", response=list[AccountOut])
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_accounts(request: HttpRequest, user_id: uuid.UUID | None = None):
     return selectors.account_list(user_id=user_id)
 
 
 @router.get("/{account_id}", response=AccountOut)
 def get_account(request: HttpRequest, account_id: uuid.UUID):
+    """The account summary: status, limit, balance, available and the decision behind them (cached)."""
     return selectors.account_get(account_id=account_id)

@@ -6,19 +6,25 @@ import uuid
 
 from django.db.models import QuerySet
 
+from accounts.cache import cached_account
 from accounts.models import CreditAccount
 from common.errors import NotFound
 
 
 def account_get(*, account_id: uuid.UUID) -> CreditAccount:
-    account = CreditAccount.objects.filter(id=account_id).first()
+    """The account with its current decision, from the cache when it is there (see ``accounts.cache``)."""
+    account = cached_account(account_id, lambda: _accounts().filter(id=account_id).first())
     if account is None:
         raise NotFound("No credit account with this id.", code="account_not_found")
     return account
 
 
 def account_list(*, user_id: uuid.UUID | None = None) -> QuerySet[CreditAccount]:
-    accounts = CreditAccount.objects.order_by("-opened_at", "id")
+    accounts = _accounts().order_by("-opened_at", "id")
     if user_id is not None:
         accounts = accounts.filter(user_id=user_id)
     return accounts
+
+
+def _accounts() -> QuerySet[CreditAccount]:
+    return CreditAccount.objects.select_related("current_decision__policy")

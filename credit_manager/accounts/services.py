@@ -1,32 +1,97 @@
-"""Credit account operations: the one home of account rules; consumers, API and admin call these."""
+"""Credit account operations: the one home of account rules; consumers, API, admin and the other apps call these.
+
+Every change of an account happens under a row lock (:func:`lock_account`), goes through
+:func:`update_account` (version + 1, cache invalidated after commit) and is announced with
+:func:`announce` in the same transaction.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
-from accounts.models import CreditAccount
+from accounts.cache import forget_account_on_commit
+from accounts.models import AccountStatus, CreditAccount
+from common.errors import NotFound
 from common.events import CREDIT_TOPIC, new_event
-from common.events.payloads import CREDIT_ACCOUNT_OPENED, CreditAccountState
+from common.events.payloads import (
+    CREDIT_ACCOUNT_CLOSED,
+    CREDIT_ACCOUNT_FROZEN,
+    CREDIT_ACCOUNT_OPENED,
+    CREDIT_ACCOUNT_UNFROZEN,
+    PAYLOADS,
+    CreditAccountState,
+)
 from common.outbox.services import publish
 
+# A change of any of these is a new version of the account (what credit events carry).
+STATE_FIELDS = frozenset({"status", "credit_limit", "balance"})
+FREEZABLE = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 
-def open_account(*, user_id: uuid.UUID) -> CreditAccount:
-    """Open the customer's credit account (pending until analysed) and announce it.
+
+def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> tuple[CreditAccount, bool]:
+    """Open the customer's credit account (pending until analysed) and announce it; return it and whether it is new.
 
     Idempotent: the account is unique per customer, so a redelivered ``user.created`` returns the
     existing account and announces nothing.
     """
     with transaction.atomic():
-        account, created = CreditAccount.objects.get_or_create(user_id=user_id)
+        account, created = CreditAccount.objects.get_or_create(
+            user_id=user_id, defaults={"birth_date": birth_date, "monthly_income": monthly_income}
+        )
         if created:
-            publish(
-                new_event(CREDIT_ACCOUNT_OPENED, subject=account.user_id, data=account_state(account)),
-                topic=CREDIT_TOPIC,
-                key=str(account.user_id),
-            )
+            announce(account, CREDIT_ACCOUNT_OPENED)
+    return account, created
+
+
+def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
+    """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
+    account = (
+        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(id=account_id).first()
+    )
+    if account is None:
+        raise NotFound("No credit account with this id.", code="account_not_found")
     return account
+
+
+def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
+    """Like :func:`lock_account`, by customer. Not found is an ordinary error: a customer event that
+    overtook ``user.created`` is retried until the account exists."""
+    account = (
+        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(user_id=user_id).first()
+    )
+    if account is None:
+        raise NotFound("No credit account for this customer (yet).", code="account_not_found")
+    return account
+
+
+def update_account(account: CreditAccount, **values: Any) -> None:
+    """Set ``values`` on a locked account and save the fields that changed.
+
+    A change of status, limit or balance is a new version of the account. The cached summary is
+    invalidated after commit.
+    """
+    changed = [name for name, value in values.items() if getattr(account, name) != value]
+    if not changed:
+        return
+    for name in changed:
+        setattr(account, name, values[name])
+    fields = changed
+    if STATE_FIELDS.intersection(changed):
+        account.version += 1
+        fields = [*changed, "version"]
+    account.save(update_fields=[*fields, "updated_at"])
+    forget_account_on_commit(account.id)
+
+
+def announce(account: CreditAccount, event_type: str, **details: Any) -> None:
+    """Publish ``event_type`` carrying the account's state as it now stands (plus the type's own ``details``)."""
+    payload = PAYLOADS[event_type](**account_state(account).model_dump(), **details)
+    publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))
 
 
 def account_state(account: CreditAccount) -> CreditAccountState:
@@ -40,3 +105,47 @@ def account_state(account: CreditAccount) -> CreditAccountState:
         currency=account.currency,
         version=account.version,
     )
+
+
+def freeze_account(*, user_id: uuid.UUID) -> CreditAccount:
+    """The customer was blocked: no more purchases (payments and refunds are still taken). Repeats change nothing."""
+    with transaction.atomic():
+        account = lock_account_of_customer(user_id=user_id)
+        if account.status in FREEZABLE:
+            update_account(account, status=AccountStatus.FROZEN)
+            announce(account, CREDIT_ACCOUNT_FROZEN)
+    return account
+
+
+def unfreeze_account(*, user_id: uuid.UUID) -> CreditAccount:
+    """The customer was unblocked: back to what the account's current decision says. Repeats change nothing."""
+    with transaction.atomic():
+        account = lock_account_of_customer(user_id=user_id)
+        if account.status == AccountStatus.FROZEN:
+            update_account(account, status=status_by_decision(account))
+            announce(account, CREDIT_ACCOUNT_UNFROZEN)
+    return account
+
+
+def close_account(*, user_id: uuid.UUID) -> CreditAccount:
+    """The customer was closed: close the account now if nothing is owed, else stop purchases and close it
+    on the payment that clears the balance (status ``closing``, announced as frozen)."""
+    with transaction.atomic():
+        account = lock_account_of_customer(user_id=user_id)
+        if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
+            return account
+        if account.balance == 0:
+            update_account(account, status=AccountStatus.CLOSED)
+            announce(account, CREDIT_ACCOUNT_CLOSED)
+        else:
+            update_account(account, status=AccountStatus.CLOSING)
+            announce(account, CREDIT_ACCOUNT_FROZEN)
+    return account
+
+
+def status_by_decision(account: CreditAccount) -> AccountStatus:
+    """The status an account open for business has under its current decision."""
+    decision = account.current_decision
+    if decision is None:
+        return AccountStatus.PENDING
+    return AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED

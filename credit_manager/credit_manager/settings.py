@@ -1,5 +1,6 @@
 """Settings of credit_manager: the shared ones from the environment, plus this service's apps and topics."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from common.events import USERS_TOPIC
@@ -9,8 +10,14 @@ globals().update(
     service_settings(
         service="credit_manager",
         base_dir=Path(__file__).resolve().parent.parent,
-        apps=["accounts"],
+        apps=["accounts", "analysis", "ledger"],
         consumed_topics=[USERS_TOPIC],
         api_scopes=["credit:read", "credit:write"],
     )
 )
+
+# Limit requests whose analysis task was lost (a broker outage) are queued again.
+CELERY_BEAT_SCHEDULE["limit-requests-sweep"] = {  # noqa: F821 - defined by service_settings above
+    "task": "analysis.requeue_pending_limit_requests",
+    "schedule": timedelta(minutes=1),
+}

@@ -1,0 +1,117 @@
+"""Idempotent POSTs (Stripe's semantics): the same key and body get the first answer again, byte for byte;
+the same key with another body is refused; a server error leaves no trace, so the client may retry.
+
+Usable by any endpoint of any service: the view passes the key and an operation that returns
+``(status, JSON-ready body)``; the record and the operation's writes commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import timedelta
+from typing import Any, Callable
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from common.errors import Conflict, DomainError, InvalidInput
+from common.idempotency.models import IdempotencyRecord
+
+KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_KEY_LENGTH = 255
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
+
+Operation = Callable[[], tuple[int, Any]]
+
+
+def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Operation, required: bool = True) -> HttpResponse:
+    """Run ``operation`` once per key and answer every request carrying that key with its response.
+
+    The key is claimed first (``INSERT ... ON CONFLICT DO NOTHING``), so a concurrent duplicate waits
+    on the unique key until the first request commits, then replays its response. Refusals of the
+    business (4xx :class:`DomainError`) are stored and replayed like successes; anything else
+    propagates and rolls the claim back.
+    """
+    if not key:
+        if required:
+            raise InvalidInput(f"This request needs an {KEY_HEADER} header.", code="IDEMPOTENCY_KEY_REQUIRED")
+        return _response(*_encoded(*operation()))
+    if len(key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(key):
+        raise InvalidInput(
+            f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", code="IDEMPOTENCY_KEY_INVALID"
+        )
+    scope = _scope(request)
+    fingerprint = _fingerprint(request.body)
+    with transaction.atomic():
+        if not _claim(scope=scope, key=key, fingerprint=fingerprint):
+            record = IdempotencyRecord.objects.get(scope=scope, key=key)
+            if record.fingerprint != fingerprint:
+                raise Conflict(f"This {KEY_HEADER} was used with another request body.", code="IDEMPOTENCY_KEY_REUSED")
+            return _response(record.response_status, record.response_body, replayed=True)
+        status, body = _encoded(*_run(operation))
+        IdempotencyRecord.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body)
+    return _response(status, body)
+
+
+def purge_expired(*, older_than: timedelta | None = None) -> int:
+    """Forget keys older than the retention period (``IDEMPOTENCY_KEY_RETENTION_HOURS``, 48 by default)."""
+    retention = older_than or timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - retention).delete()
+    return deleted
+
+
+def _run(operation: Operation) -> tuple[int, Any]:
+    try:
+        with transaction.atomic():
+            return operation()
+    except DomainError as exc:
+        if exc.status >= 500:
+            raise
+        return exc.status, exc.body()
+
+
+def _claim(*, scope: str, key: str, fingerprint: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, created_at)
+            VALUES (%s, %s, %s, now())
+            ON CONFLICT (scope, key) DO NOTHING
+            """,
+            [scope, key, fingerprint],
+        )
+        return cursor.rowcount == 1
+
+
+def _scope(request: HttpRequest) -> str:
+    caller = getattr(request, "auth", None)
+    key_id = getattr(caller, "key_id", None)
+    if key_id is None:
+        raise RuntimeError("idempotent endpoints need an API key caller (ApiKeyAuth)")
+    return f"{key_id}:{request.method}:{request.path}"[:500]
+
+
+def _fingerprint(raw_body: bytes) -> str:
+    """SHA-256 of the body as canonical JSON (key order and spacing do not matter); raw bytes if not JSON."""
+    try:
+        canonical = json.dumps(json.loads(raw_body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw_body
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _encoded(status: int, body: Any) -> tuple[int, str]:
+    return status, json.dumps(body, cls=DjangoJSONEncoder)
+
+
+def _response(status: int, body: str, *, replayed: bool = False) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+    if replayed:
+        response[REPLAYED_HEADER] = "true"
+    return response

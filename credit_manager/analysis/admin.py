@@ -1,0 +1,168 @@
+"""The credit analysis back office: policy versions, decisions with their breakdown, and the queue of
+limit requests in manual review (approve or deny, with a reason)."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from accounts.admin_actions import ReasonActionForm, action_reason, apply_each
+from analysis import services
+from analysis.models import CreditDecision, CreditPolicy, LimitRequest
+from analysis.policy import policy_errors
+from common.admin import ReadOnlyModelAdmin
+
+POLICY_FIELDSETS = (
+    (None, {"fields": ("version", "note", "created_by", "created_at")}),
+    ("Hard rules", {"fields": ("min_age", "min_monthly_income", "min_score")}),
+    ("Income bands", {"fields": (
+        "income_band_2_from", "income_band_3_from", "income_band_4_from",
+        "income_band_1_points", "income_band_2_points", "income_band_3_points", "income_band_4_points",
+    )}),
+    ("Age bands", {"fields": (
+        "age_band_2_from", "age_band_3_from", "age_band_4_from",
+        "age_band_1_points", "age_band_2_points", "age_band_3_points", "age_band_4_points",
+    )}),
+    ("Account history", {"fields": (
+        "no_history_points", "on_time_points", "history_periods", "history_period_days",
+        "low_utilisation_points", "medium_utilisation_points", "low_utilisation_below", "high_utilisation_from",
+    )}),
+    ("Limit", {"fields": (
+        "multiplier", "multiplier_2_from_score", "multiplier_2", "multiplier_3_from_score", "multiplier_3",
+        "limit_cap", "limit_step", "manual_review_factor",
+    )}),
+)  # fmt: skip
+
+
+class PolicyForm(forms.ModelForm):
+    class Meta:
+        model = CreditPolicy
+        exclude = ("version", "created_by")
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            for error in policy_errors(CreditPolicy(**cleaned)):
+                self.add_error(None, error)
+        return cleaned
+
+
+@admin.register(CreditPolicy)
+class CreditPolicyAdmin(admin.ModelAdmin):
+    """Saving a policy, new or edited, publishes it as the next version; no version is ever changed."""
+
+    form = PolicyForm
+    list_display = ("version", "note", "min_score", "min_age", "limit_cap", "manual_review_factor", "created_by", "created_at")
+    fieldsets = POLICY_FIELDSETS
+    readonly_fields = ("version", "created_by", "created_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: CreditPolicy | None = None) -> bool:
+        return False  # decisions refer to every version
+
+    def save_model(self, request: HttpRequest, obj: CreditPolicy, form: forms.ModelForm, change: bool) -> None:
+        published = services.publish_policy_version(source=obj, created_by=request.user)
+        obj.pk, obj.version = published.pk, published.version  # the admin's messages and redirect show the new version
+        self.message_user(request, f"Published as policy v{published.version}, in force from now on.", messages.INFO)
+
+
+@admin.register(CreditDecision)
+class CreditDecisionAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "created_at",
+        "account",
+        "trigger",
+        "outcome",
+        "score",
+        "reasons",
+        "policy_version",
+        "granted_limit",
+        "decided_by",
+    )
+    list_filter = ("trigger", "outcome", "policy__version")
+    list_select_related = ("account", "policy", "decided_by")
+    search_fields = ("=account__user_id", "=account__id", "=id")
+    fields = (
+        "id", "account", "trigger", "outcome", "score", "reasons", "breakdown_table", "policy", "granted_limit",
+        "limit_request", "decided_by", "note", "created_at",
+    )  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="policy", ordering="policy__version")
+    def policy_version(self, obj: CreditDecision) -> str:
+        return f"v{obj.policy.version}"
+
+    @admin.display(description="reason codes")
+    def reasons(self, obj: CreditDecision) -> str:
+        return ", ".join(obj.reason_codes) or "—"
+
+    @admin.display(description="breakdown")
+    def breakdown_table(self, obj: CreditDecision) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.breakdown, indent=2, sort_keys=True))
+
+
+class DecisionInline(admin.TabularInline):
+    model = CreditDecision
+    fields = ("created_at", "outcome", "score", "reason_codes", "granted_limit", "decided_by", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(LimitRequest)
+class LimitRequestAdmin(ReadOnlyModelAdmin):
+    """The manual review queue is the ``manual_review`` filter; approve or deny with the reason typed above."""
+
+    list_display = ("created_at", "account", "requested_limit", "current_limit", "status", "decided_by", "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("account", "decided_by")
+    search_fields = ("=account__user_id", "=account__id", "=id")
+    fields = (
+        "id",
+        "account",
+        "requested_limit",
+        "current_limit",
+        "status",
+        "created_at",
+        "decided_at",
+        "decided_by",
+        "review_reason",
+    )
+    readonly_fields = fields
+    inlines = [DecisionInline]
+    action_form = ReasonActionForm
+    actions = ["approve", "deny"]
+
+    def has_review_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("analysis.review_limitrequest")
+
+    @admin.action(description="Approve selected manual reviews (reason above)", permissions=["review"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[LimitRequest]) -> None:
+        self._review(request, queryset, approve=True)
+
+    @admin.action(description="Deny selected manual reviews (reason above)", permissions=["review"])
+    def deny(self, request: HttpRequest, queryset: QuerySet[LimitRequest]) -> None:
+        self._review(request, queryset, approve=False)
+
+    def _review(self, request: HttpRequest, queryset: QuerySet[LimitRequest], *, approve: bool) -> None:
+        def review(limit_request: LimitRequest) -> None:
+            services.review_limit_request(
+                request_id=limit_request.id, approve=approve, reason=action_reason(request), decided_by=request.user
+            )
+
+        apply_each(self, request, queryset, review, done="request(s) approved" if approve else "request(s) denied")
+
+    @admin.display(description="current limit")
+    def current_limit(self, obj: LimitRequest):
+        return obj.account.credit_limit

@@ -1,0 +1,56 @@
+"""Reads of the credit analysis: the policy in force, decisions, limit requests, and the applicant's data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from accounts.models import CreditAccount
+from analysis.models import CreditDecision, CreditPolicy, LimitRequest
+from analysis.policy import Applicant, History, age_on
+from common.errors import NotFound
+from ledger.selectors import payment_record
+
+
+def current_policy() -> CreditPolicy:
+    """The newest version is the one in force (version 1 is created by a migration, so there always is one)."""
+    return CreditPolicy.objects.order_by("-version").first()
+
+
+def decision_list(*, account_id: uuid.UUID) -> QuerySet[CreditDecision]:
+    """The account's decisions, newest first (404 for an unknown account, not an empty page)."""
+    if not CreditAccount.objects.filter(id=account_id).exists():
+        raise NotFound("No credit account with this id.", code="account_not_found")
+    return CreditDecision.objects.filter(account_id=account_id).select_related("policy").order_by("-created_at", "-id")
+
+
+def limit_request_get(*, request_id: uuid.UUID) -> LimitRequest:
+    request = LimitRequest.objects.filter(id=request_id).prefetch_related("decisions__policy").first()
+    if request is None:
+        raise NotFound("No limit request with this id.", code="limit_request_not_found")
+    return request
+
+
+def latest_decision(request: LimitRequest) -> CreditDecision | None:
+    """The decision that stands on a request: the operator's after a manual review, else the analysis's."""
+    return max(request.decisions.all(), key=lambda decision: decision.created_at, default=None)
+
+
+def applicant_of(account: CreditAccount, *, policy: CreditPolicy, now: datetime) -> Applicant:
+    """What the policy looks at: the customer's age and income, and the account's history."""
+    record = payment_record(
+        account_id=account.id, periods=policy.history_periods, period_days=policy.history_period_days, now=now
+    )
+    history = None
+    if record.has_transactions:
+        history = History(utilisation=_utilisation(account), due_periods=record.due_periods, paid_periods=record.paid_periods)
+    return Applicant(age=age_on(account.birth_date, now.date()), monthly_income=account.monthly_income, history=history)
+
+
+def _utilisation(account: CreditAccount) -> Decimal:
+    if account.credit_limit > 0:
+        return (account.balance / account.credit_limit).quantize(Decimal("0.01"))
+    return Decimal(1) if account.balance > 0 else Decimal(0)

@@ -1,0 +1,239 @@
+"""Credit analysis: onboarding, re-analysis on income change, limit requests and their manual review,
+and publishing policy versions. Consumers, the API, the admin and tasks all call these.
+
+A decision is recorded and applied to the account in one transaction, under the account's row
+lock, and announced (``credit.analysis.completed``, plus ``credit.limit.changed`` when the limit
+moved) through the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
+from django.utils import timezone
+
+from accounts.models import AccountStatus, CreditAccount
+from accounts.services import announce, lock_account, lock_account_of_customer, open_account, update_account
+from analysis import selectors
+from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
+from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
+from common.errors import Conflict, InvalidInput, NotFound
+from common.events.payloads import CREDIT_ANALYSIS_COMPLETED, CREDIT_LIMIT_CHANGED
+
+logger = logging.getLogger(__name__)
+
+# Accounts whose limit and status follow the analysis of the customer (a frozen one keeps its status).
+ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, AccountStatus.FROZEN)
+
+
+def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
+    """A new customer: open the account and decide the credit. A customer seen before changes nothing."""
+    with transaction.atomic():
+        account, created = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+        if created:
+            analyse_account(account=lock_account(account_id=account.id), trigger=Trigger.ONBOARDING)
+    return account
+
+
+def reanalyse_after_income_change(*, user_id: uuid.UUID, monthly_income: Decimal) -> CreditDecision | None:
+    """Record the customer's new income and analyse again; an account being closed is not analysed."""
+    with transaction.atomic():
+        account = lock_account_of_customer(user_id=user_id)
+        update_account(account, monthly_income=monthly_income)
+        if account.status not in ANALYSED:
+            return None
+        return analyse_account(account=account, trigger=Trigger.INCOME_CHANGE)
+
+
+def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecision:
+    """Evaluate the locked account under the policy in force and apply the decision.
+
+    The limit becomes what the policy grants but never less than the balance owed (available is then
+    zero: no purchases until paid down). Approved makes the account active, denied makes it denied;
+    a frozen account keeps its status and gets the new one when unfrozen.
+    """
+    policy = selectors.current_policy()
+    evaluation = evaluate(policy, selectors.applicant_of(account, policy=policy, now=timezone.now()))
+    previous_limit = account.credit_limit
+    new_limit = max(evaluation.limit, account.balance)
+    decision = _record(account, policy, evaluation, trigger=trigger, outcome=evaluation.outcome, granted_limit=new_limit)
+    values = {"credit_limit": new_limit, "current_decision": decision}
+    if account.status != AccountStatus.FROZEN:
+        values["status"] = AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED
+    update_account(account, **values)
+    _announce(account, decision, previous_limit=previous_limit)
+    return decision
+
+
+def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRequest:
+    """Take a customer's request for a new limit; it is analysed by a queue worker after commit (202)."""
+    with transaction.atomic():
+        account = lock_account(account_id=account_id)
+        if account.status != AccountStatus.ACTIVE:
+            raise InvalidInput(f"Limit requests are not accepted on a {account.status} account.", code="ACCOUNT_NOT_ACTIVE")
+        if requested_limit < account.balance:
+            raise InvalidInput(f"The limit cannot be below the balance owed ({account.balance:.2f}).", code="LIMIT_BELOW_BALANCE")
+        if requested_limit == account.credit_limit:
+            raise InvalidInput("This is already the account's limit.", code="LIMIT_UNCHANGED")
+        try:
+            with transaction.atomic():
+                request = LimitRequest.objects.create(account=account, requested_limit=requested_limit)
+        except IntegrityError as exc:
+            raise Conflict("The account already has a limit request being decided.", code="LIMIT_REQUEST_OPEN") from exc
+        transaction.on_commit(lambda: queue_limit_request(request_id=request.id))
+    return request
+
+
+def queue_limit_request(*, request_id: uuid.UUID) -> None:
+    """Hand the request to a queue worker; if the task broker is down, the periodic sweep will."""
+    from analysis.tasks import decide_limit_request_task
+
+    try:
+        decide_limit_request_task.delay(str(request_id))
+    except Exception:  # noqa: BLE001 - never fail a committed request because the task could not be queued
+        logger.warning("could not queue the limit request; the sweep will", exc_info=True)
+
+
+def requeue_pending_limit_requests(*, older_than: timedelta = timedelta(minutes=1)) -> int:
+    """Queue again the requests still pending after ``older_than`` (a lost task, a broker outage)."""
+    cutoff = timezone.now() - older_than
+    stale = list(
+        LimitRequest.objects.filter(status=LimitRequestStatus.PENDING, created_at__lt=cutoff).values_list("id", flat=True)
+    )
+    for request_id in stale:
+        queue_limit_request(request_id=request_id)
+    return len(stale)
+
+
+def decide_limit_request(*, request_id: uuid.UUID) -> LimitRequest:
+    """Analyse a pending request and decide it; a request already decided is left as it is (redelivery)."""
+    with transaction.atomic():
+        request = LimitRequest.objects.select_for_update().filter(id=request_id).first()
+        if request is None:
+            raise NotFound("No limit request with this id.", code="limit_request_not_found")
+        if request.status != LimitRequestStatus.PENDING:
+            return request
+        account = lock_account(account_id=request.account_id)
+        policy = selectors.current_policy()
+        evaluation = evaluate(policy, selectors.applicant_of(account, policy=policy, now=timezone.now()))
+        outcome, reasons = limit_request_outcome(
+            policy,
+            evaluation,
+            requested=request.requested_limit,
+            current_limit=account.credit_limit,
+            account_active=account.status == AccountStatus.ACTIVE,
+        )
+        new_limit = max(request.requested_limit, account.balance) if outcome == Outcome.APPROVED else None
+        decision = _record(
+            account, policy, evaluation, trigger=Trigger.LIMIT_REQUEST, outcome=outcome, granted_limit=new_limit,
+            reason_codes=reasons, limit_request=request,
+        )  # fmt: skip
+        request.status = LimitRequestStatus(outcome)
+        request.decided_at = decision.created_at
+        request.save(update_fields=["status", "decided_at"])
+        _apply_request_decision(account, decision)
+    return request
+
+
+def review_limit_request(*, request_id: uuid.UUID, approve: bool, reason: str, decided_by) -> LimitRequest:
+    """An operator's decision on a request in manual review, with the reason; who and when are recorded."""
+    if not reason.strip():
+        raise InvalidInput("A review needs a reason.", code="REASON_REQUIRED")
+    with transaction.atomic():
+        request = LimitRequest.objects.select_for_update().filter(id=request_id).first()
+        if request is None:
+            raise NotFound("No limit request with this id.", code="limit_request_not_found")
+        if request.status != LimitRequestStatus.MANUAL_REVIEW:
+            raise Conflict(f"The request is {request.status}, not in manual review.", code="LIMIT_REQUEST_NOT_IN_REVIEW")
+        account = lock_account(account_id=request.account_id)
+        if approve and account.status != AccountStatus.ACTIVE:
+            raise InvalidInput(f"The account is {account.status}; a limit cannot be raised.", code="ACCOUNT_NOT_ACTIVE")
+        analysed = request.decisions.select_related("policy").get()
+        decision = CreditDecision.objects.create(
+            account=account,
+            policy=analysed.policy,
+            trigger=Trigger.LIMIT_REQUEST,
+            outcome=Outcome.APPROVED if approve else Outcome.DENIED,
+            score=analysed.score,
+            breakdown=analysed.breakdown,
+            reason_codes=[str(Reason.APPROVED_BY_OPERATOR if approve else Reason.DENIED_BY_OPERATOR)],
+            granted_limit=max(request.requested_limit, account.balance) if approve else None,
+            limit_request=request,
+            decided_by=decided_by,
+            note=reason.strip(),
+        )
+        request.status = LimitRequestStatus.APPROVED if approve else LimitRequestStatus.DENIED
+        request.decided_at = decision.created_at
+        request.decided_by = decided_by
+        request.review_reason = reason.strip()
+        request.save(update_fields=["status", "decided_at", "decided_by", "review_reason"])
+        _apply_request_decision(account, decision)
+    return request
+
+
+def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
+    """Save ``source``'s parameters as the next policy version, in force from now on.
+
+    Versions are never edited: decisions keep pointing at the version they used.
+    """
+    errors = policy_errors(source)
+    if errors:
+        raise InvalidInput("The policy is not consistent: " + "; ".join(errors) + ".", code="INVALID_POLICY")
+    parameters = model_to_dict(source, exclude=["id", "version", "created_by", "created_at"])
+    newest = selectors.current_policy()
+    try:
+        with transaction.atomic():
+            return CreditPolicy.objects.create(**parameters, version=(newest.version if newest else 0) + 1, created_by=created_by)
+    except IntegrityError as exc:
+        raise Conflict("Another policy version was published at the same time; try again.", code="POLICY_VERSION_TAKEN") from exc
+
+
+def _record(
+    account: CreditAccount,
+    policy: CreditPolicy,
+    evaluation: Evaluation,
+    *,
+    trigger: Trigger,
+    outcome: Outcome,
+    granted_limit: Decimal | None,
+    reason_codes: list[str] | None = None,
+    limit_request: LimitRequest | None = None,
+) -> CreditDecision:
+    return CreditDecision.objects.create(
+        account=account,
+        policy=policy,
+        trigger=trigger,
+        outcome=outcome,
+        score=evaluation.score,
+        breakdown=evaluation.breakdown,
+        reason_codes=[str(code) for code in (evaluation.reason_codes if reason_codes is None else reason_codes)],
+        granted_limit=granted_limit,
+        limit_request=limit_request,
+    )
+
+
+def _apply_request_decision(account: CreditAccount, decision: CreditDecision) -> None:
+    """An approved request sets the limit and becomes the account's current decision; any other changes nothing."""
+    previous_limit = account.credit_limit
+    if decision.outcome == Outcome.APPROVED:
+        update_account(account, credit_limit=decision.granted_limit, current_decision=decision)
+    _announce(account, decision, previous_limit=previous_limit)
+
+
+def _announce(account: CreditAccount, decision: CreditDecision, *, previous_limit: Decimal) -> None:
+    announce(
+        account,
+        CREDIT_ANALYSIS_COMPLETED,
+        decision_id=decision.id,
+        outcome=decision.outcome,
+        score=decision.score,
+        reason_codes=list(decision.reason_codes),
+        policy_version=decision.policy.version,
+    )
+    if account.credit_limit != previous_limit:
+        announce(account, CREDIT_LIMIT_CHANGED, previous_limit=previous_limit)

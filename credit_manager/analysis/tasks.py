@@ -1,0 +1,29 @@
+"""Queue-worker side of limit requests: thin tasks over ``analysis.services``; both safe to run twice."""
+
+from __future__ import annotations
+
+import uuid
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from analysis import services
+
+
+@shared_task(
+    name="analysis.decide_limit_request",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=None,
+)
+def decide_limit_request_task(request_id: str) -> str:
+    """Decide one limit request; a redelivered task finds it decided and does nothing."""
+    return services.decide_limit_request(request_id=uuid.UUID(request_id)).status
+
+
+@shared_task(name="analysis.requeue_pending_limit_requests", ignore_result=True)
+def requeue_pending_limit_requests() -> int:
+    return services.requeue_pending_limit_requests()

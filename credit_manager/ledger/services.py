@@ -1,0 +1,151 @@
+"""Posting to the ledger: the one code path for purchases, payments, refunds, adjustments and reversals.
+
+Each posting locks the account row (``SELECT ... FOR UPDATE``), so postings on one account run one
+after the other in the database, never in Python memory; the balance update, the transaction, its
+lines and the event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import AccountStatus, CreditAccount
+from accounts.services import announce, lock_account, update_account
+from common.errors import Conflict, InvalidInput, NotFound
+from common.events.payloads import CREDIT_ACCOUNT_CLOSED, CREDIT_TRANSACTION_POSTED
+from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
+
+# What a customer posting does to the balance owed, and the counter account it is booked against.
+CUSTOMER_POSTINGS = {
+    TransactionType.PURCHASE: (Direction.DEBIT, LedgerAccount.MERCHANT_SETTLEMENT),
+    TransactionType.PAYMENT: (Direction.CREDIT, LedgerAccount.CASH),
+    TransactionType.REFUND: (Direction.CREDIT, LedgerAccount.MERCHANT_SETTLEMENT),
+}
+MAX_BALANCE = Decimal("999999999999.99")  # what the balance column holds
+
+
+def post_transaction(
+    *, account_id: uuid.UUID, type: TransactionType, amount: Decimal, description: str = "", external_reference: str = ""
+) -> LedgerTransaction:
+    """Post a purchase, payment or refund.
+
+    A purchase needs an active account (else ``ACCOUNT_NOT_ACTIVE``) and enough available credit
+    (else ``INSUFFICIENT_CREDIT``). Payments and refunds are taken on any account not closed
+    (``ACCOUNT_CLOSED``) and never for more than the balance owed.
+    """
+    type = TransactionType(type)
+    direction, counter = CUSTOMER_POSTINGS[type]
+    with transaction.atomic():
+        account = lock_account(account_id=account_id)
+        if type == TransactionType.PURCHASE:
+            if account.status != AccountStatus.ACTIVE:
+                raise InvalidInput(f"Purchases are not accepted on a {account.status} account.", code="ACCOUNT_NOT_ACTIVE")
+            if amount > account.available:
+                raise InvalidInput(f"Only {account.available:.2f} of credit is available.", code="INSUFFICIENT_CREDIT")
+        return _post(
+            account, type=type, direction=direction, counter=counter, amount=amount,
+            description=description, external_reference=external_reference,
+        )  # fmt: skip
+
+
+def post_adjustment(
+    *, account_id: uuid.UUID, direction: Direction, amount: Decimal, reason: str, created_by
+) -> LedgerTransaction:
+    """An operator's correction of the balance owed (a fee, a goodwill credit), with the reason. Back office only."""
+    if not reason.strip():
+        raise InvalidInput("An adjustment needs a reason.", code="REASON_REQUIRED")
+    with transaction.atomic():
+        account = lock_account(account_id=account_id)
+        return _post(
+            account, type=TransactionType.ADJUSTMENT, direction=Direction(direction), counter=LedgerAccount.ADJUSTMENTS,
+            amount=amount, description="operator adjustment", created_by=created_by, reason=reason.strip(),
+        )  # fmt: skip
+
+
+def reverse_transaction(*, transaction_id: uuid.UUID, reason: str, created_by=None) -> LedgerTransaction:
+    """Post the opposite of a transaction (at most once): the correction of a posting that was wrong.
+
+    A reversal is not checked against the available credit (a returned payment is owed again) but
+    never takes the balance below zero.
+    """
+    if not reason.strip():
+        raise InvalidInput("A reversal needs a reason.", code="REASON_REQUIRED")
+    with transaction.atomic():
+        original = LedgerTransaction.objects.filter(id=transaction_id).first()
+        if original is None:
+            raise NotFound("No transaction with this id.", code="transaction_not_found")
+        account = lock_account(account_id=original.account_id)
+        if original.type == TransactionType.REVERSAL:
+            raise InvalidInput("A reversal cannot be reversed; post a new transaction instead.", code="CANNOT_REVERSE_REVERSAL")
+        if LedgerTransaction.objects.filter(reverses=original).exists():
+            raise Conflict("This transaction was already reversed.", code="ALREADY_REVERSED")
+        counter = original.entries.exclude(ledger_account=LedgerAccount.CUSTOMER).values_list("ledger_account", flat=True).get()
+        return _post(
+            account,
+            type=TransactionType.REVERSAL,
+            direction=Direction.CREDIT if original.direction == Direction.DEBIT else Direction.DEBIT,
+            counter=LedgerAccount(counter),
+            amount=original.amount,
+            description=f"reversal of {original.type} {original.id}",
+            external_reference=original.external_reference,
+            reverses=original,
+            created_by=created_by,
+            reason=reason.strip(),
+        )
+
+
+def _post(
+    account: CreditAccount,
+    *,
+    type: TransactionType,
+    direction: Direction,
+    counter: LedgerAccount,
+    amount: Decimal,
+    description: str = "",
+    external_reference: str = "",
+    reverses: LedgerTransaction | None = None,
+    created_by=None,
+    reason: str = "",
+) -> LedgerTransaction:
+    """Book ``amount`` on the locked account against ``counter``; close a closing account it pays off."""
+    if amount <= 0:
+        raise InvalidInput("The amount must be above zero.", code="AMOUNT_NOT_POSITIVE")
+    if account.status == AccountStatus.CLOSED:
+        raise InvalidInput("The account is closed.", code="ACCOUNT_CLOSED")
+    owed = amount if direction == Direction.DEBIT else -amount
+    balance = account.balance + owed
+    if balance < 0:
+        raise InvalidInput(
+            f"The {type} ({amount:.2f}) is more than the balance owed ({account.balance:.2f}).",
+            code=f"{type.upper()}_EXCEEDS_BALANCE",
+        )
+    if balance > MAX_BALANCE:
+        raise InvalidInput("The amount is too large.", code="AMOUNT_TOO_LARGE")
+    closes = account.status == AccountStatus.CLOSING and balance == 0
+    update_account(account, balance=balance, **({"status": AccountStatus.CLOSED} if closes else {}))
+    posted = LedgerTransaction.objects.create(
+        account=account,
+        type=type,
+        direction=direction,
+        amount=amount,
+        description=description,
+        external_reference=external_reference,
+        reverses=reverses,
+        balance_after=account.balance,
+        available_after=account.available,
+        created_by=created_by,
+        reason=reason,
+    )
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(transaction=posted, ledger_account=LedgerAccount.CUSTOMER, credit_account=account, amount=owed),
+            LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
+        ]
+    )
+    announce(account, CREDIT_TRANSACTION_POSTED, transaction_id=posted.id, transaction_type=posted.type, amount=posted.amount)
+    if closes:
+        announce(account, CREDIT_ACCOUNT_CLOSED)
+    return posted

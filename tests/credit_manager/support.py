@@ -1,0 +1,60 @@
+"""Helpers of the credit_manager suites: customers arriving as real events, accounts in a known state."""
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from accounts.models import CreditAccount
+from common.events import CloudEvent, new_event
+from common.events.payloads import USER_CREATED, UserCreated
+from common.messaging.tasks import process_event
+from common.outbox.models import OutboxEvent
+from ledger.services import post_transaction
+
+
+def years_ago(years: int, *, days: int = 0) -> date:
+    today = date.today()
+    try:
+        anniversary = today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        anniversary = today.replace(year=today.year - years, day=28)
+    return date.fromordinal(anniversary.toordinal() - days)
+
+
+def user_created(user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00") -> CloudEvent:
+    user_id = user_id or uuid.uuid4()
+    data = UserCreated(user_id=user_id, birth_date=years_ago(age), monthly_income=Decimal(income), status="active")
+    return new_event(USER_CREATED, subject=user_id, data=data)
+
+
+def onboard(**kwargs) -> CreditAccount:
+    """A customer created in user_manager, as credit_manager receives it: through the event task."""
+    event = user_created(**kwargs)
+    assert process_event.apply(args=[event.to_json()]).get() == "handled"
+    return CreditAccount.objects.get(user_id=event.data["user_id"])
+
+
+def spend(account: CreditAccount, amount: str) -> None:
+    post_transaction(account_id=account.id, type="purchase", amount=Decimal(amount))
+
+
+def events_of(account: CreditAccount, event_type: str | None = None) -> list[dict]:
+    """The credit events published about the account's customer, oldest first."""
+    rows = OutboxEvent.objects.filter(subject=str(account.user_id)).order_by("id")
+    if event_type:
+        rows = rows.filter(event_type=event_type)
+    return [row.envelope for row in rows]
+
+
+def post(client, account: CreditAccount, body: dict, *, key: str | None = None):
+    """POST /accounts/{id}/transactions with a fresh Idempotency-Key unless one is given."""
+    return client.post(
+        f"/api/v1/accounts/{account.id}/transactions",
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+def purchase(amount: str, **fields) -> dict:
+    return {"type": "purchase", "amount": amount, **fields}

@@ -1,0 +1,172 @@
+"""The credit back office: the same services as the API behind every action, read-only history,
+and policy edits that publish a new version."""
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission, User
+
+from accounts.models import CreditAccount
+from analysis.models import CreditPolicy, LimitRequest
+from analysis.services import decide_limit_request, request_limit
+from ledger.models import LedgerEntry, LedgerTransaction
+from support import onboard, spend
+
+pytestmark = pytest.mark.django_db
+
+
+def run_action(client, changelist: str, action: str, rows, **fields):
+    data = {"action": action, "_selected_action": [str(row.pk) for row in rows], "index": 0, **fields}
+    return client.post(f"/admin/{changelist}/", data, follow=True)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+class TestAccounts:
+    @pytest.mark.parametrize(
+        "query", ["", "?status__exact=active", "?over_limit=yes", "?over_limit=no", "?utilisation=low", "?utilisation=medium",
+                  "?utilisation=high", "?utilisation=full", "?o=6"],
+    )  # fmt: skip
+    def test_the_account_list_filters(self, admin_client, active_account, query):
+        assert admin_client.get(f"/admin/accounts/creditaccount/{query}").status_code == 200
+
+    def test_the_filters_find_accounts_at_or_over_their_limit_and_by_utilisation(self, admin_client):
+        full, half, unused = onboard(), onboard(), onboard()
+        spend(full, "16000.00")
+        spend(half, "8000.00")
+        shown = lambda query: set(admin_client.get(f"/admin/accounts/creditaccount/{query}").context["cl"].result_list)  # noqa: E731
+        assert shown("?over_limit=yes") == {full}
+        assert shown("?utilisation=medium") == {half} and shown("?utilisation=full") == {full}
+        assert unused in shown("?utilisation=low")
+
+    @pytest.mark.parametrize("changelist", ["analysis/creditdecision", "ledger/ledgertransaction", "analysis/limitrequest"])
+    def test_the_account_page_links_to_the_accounts_history(self, admin_client, active_account, changelist):
+        page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
+        link = f"/admin/{changelist}/?account__id__exact={active_account.id}"
+        assert link in page and admin_client.get(link).status_code == 200
+
+    def test_the_account_page_is_read_only(self, admin_client, active_account):
+        page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        before = active_account.credit_limit
+        admin_client.post(f"/admin/accounts/creditaccount/{active_account.id}/change/", {"credit_limit": "99999.00"})
+        active_account.refresh_from_db()
+        assert active_account.credit_limit == before
+
+    def test_an_adjustment_is_posted_with_the_operators_reason(self, admin_client, admin_user, active_account):
+        response = run_action(
+            admin_client,
+            "accounts/creditaccount",
+            "adjust",
+            [active_account],
+            direction="debit",
+            amount="25.00",
+            reason="late fee",
+        )
+        assert "1 adjustment(s) posted." in messages_of(response)
+        adjustment = LedgerTransaction.objects.get(type="adjustment")
+        assert (adjustment.amount, adjustment.reason, adjustment.created_by) == (Decimal("25.00"), "late fee", admin_user)
+
+    def test_an_adjustment_without_a_reason_is_refused(self, admin_client, active_account):
+        response = run_action(
+            admin_client, "accounts/creditaccount", "adjust", [active_account], direction="debit", amount="25.00"
+        )
+        assert any("REASON_REQUIRED" in message for message in messages_of(response))
+        assert not LedgerTransaction.objects.exists()
+
+
+class TestLedger:
+    def test_transactions_and_lines_are_read_only(self, admin_client, active_account):
+        spend(active_account, "10.00")
+        posted = LedgerTransaction.objects.get()
+        page = admin_client.get(f"/admin/ledger/ledgertransaction/{posted.id}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        assert admin_client.get(f"/admin/ledger/ledgertransaction/{posted.id}/delete/").status_code == 403
+        assert admin_client.get("/admin/ledger/ledgerentry/add/").status_code == 403
+        assert admin_client.get(f"/admin/ledger/ledgerentry/{LedgerEntry.objects.first().id}/delete/").status_code == 403
+
+    def test_the_reverse_action_posts_a_reversal_with_the_reason(self, admin_client, admin_user, active_account):
+        spend(active_account, "10.00")
+        posted = LedgerTransaction.objects.get()
+        response = run_action(admin_client, "ledger/ledgertransaction", "reverse", [posted], reason="charged twice")
+        assert "1 transaction(s) reversed." in messages_of(response)
+        reversal = LedgerTransaction.objects.get(reverses=posted)
+        assert (reversal.reason, reversal.created_by, reversal.balance_after) == ("charged twice", admin_user, Decimal("0.00"))
+
+    def test_an_operator_without_the_permission_gets_no_reverse_action(self, client, active_account):
+        clerk = User.objects.create_user("clerk", password="x", is_staff=True)
+        clerk.user_permissions.add(Permission.objects.get(codename="view_ledgertransaction"))
+        client.force_login(clerk)
+        page = client.get("/admin/ledger/ledgertransaction/")
+        assert page.status_code == 200 and b'value="reverse"' not in page.content
+
+
+class TestManualReviewQueue:
+    def test_operators_approve_manual_reviews_with_a_reason(self, admin_client, admin_user, active_account):
+        limit_request = request_limit(account_id=active_account.id, requested_limit=Decimal("20000.00"))
+        decide_limit_request(request_id=limit_request.id)
+        queue = admin_client.get("/admin/analysis/limitrequest/?status__exact=manual_review")
+        assert list(queue.context["cl"].result_list) == [LimitRequest.objects.get()]
+        assert admin_client.get(f"/admin/analysis/limitrequest/{limit_request.id}/change/").status_code == 200
+
+        response = run_action(admin_client, "analysis/limitrequest", "approve", [limit_request], reason="verified payslips")
+        assert "1 request(s) approved." in messages_of(response)
+        limit_request.refresh_from_db()
+        assert (limit_request.status, limit_request.decided_by, limit_request.review_reason) == (
+            "approved",
+            admin_user,
+            "verified payslips",
+        )
+        assert CreditAccount.objects.get(id=active_account.id).credit_limit == Decimal("20000.00")
+
+    def test_a_request_not_in_review_is_refused_with_its_code(self, admin_client, active_account):
+        limit_request = request_limit(account_id=active_account.id, requested_limit=Decimal("100.00"))
+        response = run_action(admin_client, "analysis/limitrequest", "deny", [limit_request], reason="no")
+        assert any("LIMIT_REQUEST_NOT_IN_REVIEW" in message for message in messages_of(response))
+
+
+class TestDecisionsAndPolicies:
+    def test_decisions_show_their_breakdown(self, admin_client, active_account):
+        page = admin_client.get(f"/admin/analysis/creditdecision/{active_account.current_decision_id}/change/")
+        assert page.status_code == 200 and b"&quot;points&quot;: 350" in page.content
+        assert admin_client.get("/admin/analysis/creditdecision/?trigger__exact=onboarding&policy__version=1").status_code == 200
+
+    def test_editing_a_policy_publishes_the_next_version_and_leaves_the_old_one(self, admin_client, admin_user):
+        from django.forms.models import model_to_dict
+
+        current = CreditPolicy.objects.get(version=1)
+        form = {k: v for k, v in model_to_dict(current).items() if v is not None and k not in ("id", "version", "created_by")}
+        response = admin_client.post(
+            f"/admin/analysis/creditpolicy/{current.id}/change/", {**form, "min_score": "550", "note": "stricter"}, follow=True
+        )
+        assert response.status_code == 200 and "Published as policy v2, in force from now on." in messages_of(response)
+        assert CreditPolicy.objects.get(version=1).min_score == 500
+        published = CreditPolicy.objects.get(version=2)
+        assert (published.min_score, published.note, published.created_by) == (550, "stricter", admin_user)
+        assert onboard(age=20, income="2500.00").current_decision.policy.version == 2
+
+    def test_an_inconsistent_policy_is_shown_back_with_the_error(self, admin_client):
+        from django.forms.models import model_to_dict
+
+        current = CreditPolicy.objects.get(version=1)
+        form = {k: v for k, v in model_to_dict(current).items() if v is not None and k not in ("id", "version", "created_by")}
+        response = admin_client.post(f"/admin/analysis/creditpolicy/{current.id}/change/", {**form, "age_band_3_from": "20"})
+        assert response.status_code == 200 and b"age bands must start at increasing ages" in response.content
+        assert CreditPolicy.objects.count() == 1
+
+    def test_policies_are_never_deleted(self, admin_client):
+        assert admin_client.get(f"/admin/analysis/creditpolicy/{CreditPolicy.objects.get().id}/delete/").status_code == 403
+
+    @pytest.mark.parametrize("page", ["/admin/", "/admin/analysis/creditpolicy/add/", "/admin/idempotency/idempotencyrecord/"])
+    def test_other_pages_render(self, admin_client, page):
+        assert admin_client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize("fields", [{"direction": "debit"}, {"amount": "5.00"}, {"direction": "debit", "amount": "1.005"},
+                                    {"direction": "debit", "amount": "0"}])  # fmt: skip
+def test_an_adjustment_needs_a_direction_and_a_positive_amount_with_two_decimals(admin_client, active_account, fields):
+    response = run_action(admin_client, "accounts/creditaccount", "adjust", [active_account], reason="fee", **fields)
+    assert "Choose a direction and an amount above zero with at most 2 decimals." in messages_of(response)
+    assert not LedgerTransaction.objects.exists()

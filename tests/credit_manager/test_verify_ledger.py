@@ -1,0 +1,65 @@
+"""``manage.py verify_ledger`` proves every balance equals the sum of its lines and all lines sum to zero,
+and names every account whose running balance does not."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import CreditAccount
+from ledger.services import post_transaction, reverse_transaction
+from support import onboard, spend
+
+pytestmark = pytest.mark.django_db
+
+
+def verify(capsys) -> tuple[int, str]:
+    try:
+        call_command("verify_ledger")
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_a_sound_ledger_passes(capsys):
+    first, second = onboard(), onboard()
+    spend(first, "120.00")
+    payment = post_transaction(account_id=first.id, type="payment", amount=Decimal("20.00"))
+    reverse_transaction(transaction_id=payment.id, reason="bounced")
+    spend(second, "5.00")
+    code, output = verify(capsys)
+    assert code == 0
+    assert output == "ledger ok: 2 accounts, 4 transactions, all lines sum to 0.00\n"
+
+
+def test_a_hand_corrupted_balance_is_caught_and_its_account_named(capsys):
+    healthy, corrupted, also_corrupted = onboard(), onboard(), onboard()
+    for account in (healthy, corrupted, also_corrupted):
+        spend(account, "100.00")
+    CreditAccount.objects.filter(id=corrupted.id).update(balance=Decimal("90.00"))
+    CreditAccount.objects.filter(id=also_corrupted.id).update(balance=Decimal("0.00"))
+    code, output = verify(capsys)
+    assert code == 1
+    assert output.startswith("ledger MISMATCH: 3 accounts, 3 transactions, all lines sum to 0.00; ")
+    assert f"account {corrupted.id} balance 90.00 != lines 100.00" in output
+    assert f"account {also_corrupted.id} balance 0.00 != lines 100.00" in output
+    assert str(healthy.id) not in output
+    assert output.count("\n") == 1  # one line
+
+
+def test_a_line_without_its_counterpart_is_caught(capsys):
+    from ledger.models import LedgerEntry
+
+    account = onboard()
+    spend(account, "10.00")
+    posted = account.transactions.get()
+    LedgerEntry.objects.create(
+        transaction=posted, ledger_account="customer_receivable", credit_account=account, amount=Decimal("1.00")
+    )
+    code, output = verify(capsys)
+    assert code == 1
+    assert f"account {account.id} balance 10.00 != lines 11.00" in output
+    assert f"transaction {posted.id} lines do not sum to zero" in output
+    assert "all lines sum to 1.00, not zero" in output
