@@ -16,14 +16,11 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
     api = NinjaAPI(title=title, version="1", description=description, urls_namespace="api-v1")
 
     def error(request: HttpRequest, status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> HttpResponse:
-        body: dict[str, Any] = {"code": code, "detail": detail}
-        if errors:
-            body["errors"] = errors
-        return api.create_response(request, body, status=status)
+        return api.create_response(request, DomainError(detail, code=code, errors=errors).body(), status=status)
 
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-        return error(request, exc.status, exc.code, exc.detail, exc.errors)
+        return api.create_response(request, exc.body(), status=exc.status)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:

@@ -18,6 +18,13 @@ class DomainError(Exception):
             self.code = code
         self.errors = errors or []
 
+    def body(self) -> dict[str, Any]:
+        """The API's error shape: ``code``, ``detail``, and ``errors`` (one per field) when any."""
+        body: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
 
 class NotFound(DomainError):
     status = 404

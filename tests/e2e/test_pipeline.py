@@ -41,7 +41,7 @@ def keys(platform):
 def test_a_customer_created_in_user_manager_gets_a_credit_account(platform, keys):
     user_id = new_customer(platform, keys["users"], VALID_CPFS[0])
     [account] = wait_until(lambda: account_of(platform, keys["credit"], user_id), timeout=30, what="the account")
-    assert account["status"] == "pending" and account["user_id"] == user_id
+    assert account["status"] == "active" and account["user_id"] == user_id
 
 
 def test_garbage_on_the_topic_is_dead_lettered_and_the_consumer_keeps_going(platform, keys, broker):
