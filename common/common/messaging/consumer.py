@@ -124,15 +124,19 @@ class EventConsumer:
         if now < self._next_position_check:
             return
         self._next_position_check = now + self.lost_position_check_seconds
-        for partition in self.consumer.assignment():
-            try:
-                lost = self.consumer.position(partition) > 0 and self.consumer.committed(partition) is None
-            except Exception as exc:  # noqa: BLE001 - the broker may be away; look again later
-                logger.warning("could not check the committed offset of %s: %r", partition, exc)
-                return
-            if lost:
-                logger.warning("broker lost partition %s/%s; reading it from the start", partition.topic, partition.partition)
-                self.consumer.seek_to_beginning(partition)
+        assigned = self.consumer.assignment()
+        try:
+            lost = [p for p in assigned if self.consumer.position(p) > 0 and self.consumer.committed(p) is None]
+        except Exception as exc:  # noqa: BLE001 - the broker may be away; look again later
+            logger.warning("could not check the committed offsets: %r", exc)
+            return
+        if lost:
+            # Leave and re-join the group: a fresh assignment starts from the earliest offset, and the
+            # broker's (also lost) group state is rebuilt instead of answering "rebalance in progress".
+            logger.warning("broker lost %s; re-joining the group to read from the start", ", ".join(f"{p.topic}/{p.partition}" for p in lost))
+            topics = sorted(self.consumer.subscription() or [])
+            self.consumer.unsubscribe()
+            self.consumer.subscribe(topics=topics)
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         if not offsets:
