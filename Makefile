@@ -14,7 +14,7 @@ DEVSTACK_DIR ?= .devstack
 INSTALLED    := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements/*.txt) common/pyproject.toml
 
-.PHONY: help venv run test tools api-key bench clean clean-data
+.PHONY: help venv run test tools api-key bench bench-tools clean clean-data
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -33,8 +33,11 @@ $(INSTALLED): $(REQUIREMENTS)
 run: venv ## run both services locally (embedded Postgres/Redis/Kafka unless POSTGRES_URL, REDIS_URL, KAFKA_BOOTSTRAP_SERVERS)
 	$(DEVSTACK) run
 
-test: venv tools ## run every test suite against throw-away backing services (extra pytest args: ARGS=...)
+test: venv tools lint ## run every test suite against throw-away backing services (extra pytest args: ARGS=...)
 	$(DEVSTACK) exec -- tests/run $(ARGS)
+
+lint: venv ## check the code with ruff (ruff.toml)
+	$(VENV)/bin/ruff check .
 
 tools: ## install system tools the tests need (docker-compose), if missing
 	@command -v docker-compose >/dev/null 2>&1 || { \
@@ -49,8 +52,22 @@ api-key: venv ## create an API key in the running stack: make api-key SERVICE=us
 	@test -n "$(SERVICE)" -a -n "$(SCOPES)" || { echo "usage: make api-key SERVICE=user_manager|credit_manager SCOPES=scope[,scope...] [NAME=label]" >&2; exit 2; }
 	$(DEVSTACK) api-key --service "$(SERVICE)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
 
-bench: ## (not yet implemented)
-	@echo "bench: not yet implemented" >&2; exit 1
+bench: venv bench-tools ## benchmark a fresh stack, write bench/results/ (QUICK=1, PROFILE=1, DURATION=, CONCURRENCY=, CUSTOMERS=, EVENTS=, STACK=running)
+	$(VENV_PYTHON) -m bench
+
+bench-tools: $(VENV)/.bench-installed ## install the benchmark's tools (wrk from Debian, py-spy)
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 || { \
+	      DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
+	      || { echo "bench: could not install wrk with apt-get" >&2; exit 1; }; \
+	  else \
+	    echo "bench: wrk is missing and cannot be installed here (needs apt-get as root): install wrk, then run make bench again" >&2; exit 1; \
+	  fi; }
+
+$(VENV)/.bench-installed: requirements/bench.txt $(INSTALLED)
+	$(VENV_PYTHON) -m pip install --quiet -r requirements/bench.txt
+	@touch $@
 
 clean: ## remove test leftovers (keeps the local stack's data)
 	@if [ -x $(VENV_PYTHON) ]; then $(DEVSTACK) clean; else rm -rf $(DEVSTACK_DIR)/test-*; fi

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from contextvars import ContextVar
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 from django.http import HttpRequest, HttpResponse
 

@@ -10,8 +10,8 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -26,7 +26,7 @@ def api_client(db) -> Callable[..., object]:
 
     from common.apikeys.services import issue_api_key
 
-    def make(*scopes: str) -> "Client":
+    def make(*scopes: str) -> Client:
         _, raw_key = issue_api_key(name=f"test-{uuid.uuid4().hex[:6]}", scopes=list(scopes))
         return Client(headers={"Authorization": f"Bearer {raw_key}"})
 

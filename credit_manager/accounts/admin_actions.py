@@ -3,7 +3,7 @@ per selected row where a refusal of one row does not stop the others."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from django import forms
 from django.contrib import admin, messages

@@ -8,7 +8,8 @@ replaces; a late write of the old row lands under the old token, which nobody re
 from __future__ import annotations
 
 import uuid
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction

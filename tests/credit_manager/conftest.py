@@ -3,10 +3,10 @@
 from decimal import Decimal
 
 import pytest
+from support import onboard
 
 from accounts.models import CreditAccount
 from analysis.models import CreditPolicy
-from support import onboard
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from kafka import KafkaProducer
+from support import events_of, spend, user_created
 
 from accounts.models import CreditAccount
 from common.events import CloudEvent, new_event
@@ -16,7 +17,6 @@ from common.messaging.kafka import client_config, create_consumer
 from common.messaging.stats import record_progress
 from common.messaging.tasks import process_event
 from ledger.services import post_transaction
-from support import events_of, spend, user_created
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

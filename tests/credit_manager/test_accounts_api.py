@@ -4,11 +4,11 @@ and a Redis-cached summary that is never stale after a change."""
 import uuid
 
 import pytest
+from support import onboard, post, purchase
 
 from accounts import selectors
 from accounts.cache import cached_account
 from accounts.models import CreditAccount
-from support import onboard, post, purchase
 
 pytestmark = pytest.mark.django_db
 

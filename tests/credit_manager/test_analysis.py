@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from support import events_of, onboard, spend, user_created
 
 from accounts.models import CreditAccount
 from analysis.models import CreditDecision, CreditPolicy
@@ -17,7 +18,6 @@ from common.events import new_event
 from common.events.payloads import USER_UPDATED, UserUpdated
 from common.messaging.tasks import process_event
 from ledger.services import post_transaction
-from support import events_of, onboard, spend, user_created
 
 pytestmark = pytest.mark.django_db
 

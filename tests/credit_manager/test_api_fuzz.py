@@ -12,11 +12,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from support import onboard
 
 from analysis.services import request_limit
 from credit_manager.wsgi import application
 from ledger.services import post_transaction
-from support import onboard
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from support import onboard, spend
 
 from accounts.models import CreditAccount
 from analysis.models import CreditPolicy, LimitRequest
 from analysis.services import decide_limit_request, request_limit
 from ledger.models import LedgerEntry, LedgerTransaction
-from support import onboard, spend
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from support import onboard, post, purchase, spend
 
 from accounts.models import CreditAccount
 from ledger.models import LedgerTransaction
-from support import onboard, post, purchase, spend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

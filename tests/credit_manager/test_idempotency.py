@@ -9,13 +9,13 @@ import pytest
 from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
+from support import onboard, post, purchase
 
 from accounts.models import CreditAccount
 from common.apikeys.services import Caller
 from common.idempotency.models import IdempotencyRecord
 from common.idempotency.services import purge_expired, respond_idempotently
 from ledger.models import LedgerTransaction
-from support import onboard, post, purchase
 
 
 @pytest.fixture

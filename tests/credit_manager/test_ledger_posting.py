@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from support import events_of, onboard, post, purchase, spend
 
 from accounts.models import CreditAccount
 from accounts.services import close_account, freeze_account
 from ledger.models import LedgerEntry, LedgerTransaction
 from ledger.services import post_adjustment, post_transaction, reverse_transaction
-from support import events_of, onboard, post, purchase, spend
 
 pytestmark = pytest.mark.django_db
 

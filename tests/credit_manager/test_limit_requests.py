@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
+from support import events_of, onboard, spend
 
 from accounts.services import freeze_account
 from analysis.models import CreditDecision, LimitRequest
@@ -14,7 +15,6 @@ from analysis.services import decide_limit_request, requeue_pending_limit_reques
 from analysis.tasks import decide_limit_request_task
 from credit_manager.celery import app as celery_app
 from ledger.services import post_transaction
-from support import events_of, onboard, spend
 
 pytestmark = pytest.mark.django_db
 

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from support import onboard, spend
 
 from accounts.models import CreditAccount
 from ledger.services import post_transaction, reverse_transaction
-from support import onboard, spend
 
 pytestmark = pytest.mark.django_db
 

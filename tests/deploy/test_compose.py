@@ -53,7 +53,7 @@ def _docker_compose(*args):
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolved_config_text():
     proc = _docker_compose("config")
     if proc.returncode != 0:

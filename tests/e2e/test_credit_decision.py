@@ -18,7 +18,7 @@ def new_cpf() -> str:
     while len(set(digits)) == 1:
         digits = [random.randint(0, 9) for _ in range(9)]
     for _ in range(2):
-        total = sum(d * w for d, w in zip(digits, range(len(digits) + 1, 1, -1)))
+        total = sum(d * w for d, w in zip(digits, range(len(digits) + 1, 1, -1), strict=True))
         digits.append(total * 10 % 11 % 10)
     return "".join(map(str, digits))
 

@@ -1,5 +1,4 @@
 import pytest
-
 from customer_data import customer_body
 
 

@@ -2,12 +2,10 @@
 
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from common.events import CloudEvent, new_event
-from common.inbox.services import handle_once
-from common.messaging.registry import handler_for
 from common.events.payloads import (
     CREDIT_ACCOUNT_OPENED,
     CREDIT_ANALYSIS_COMPLETED,
@@ -15,6 +13,8 @@ from common.events.payloads import (
     CREDIT_TRANSACTION_POSTED,
     PAYLOADS,
 )
+from common.inbox.services import handle_once
+from common.messaging.registry import handler_for
 
 VALID = {
     "full_name": "Ana Maria Silva",
@@ -32,7 +32,7 @@ def fresh_cpf() -> str:
     """A valid CPF not used before in this run (test data: nine digits plus their two check digits)."""
     digits = [int(d) for d in str(next(_serial))]
     for weight_start in (10, 11):
-        total = sum(d * w for d, w in zip(digits, range(weight_start, 1, -1)))
+        total = sum(d * w for d, w in zip(digits, range(weight_start, 1, -1), strict=True))
         digits.append(total * 10 % 11 % 10)
     return "".join(map(str, digits))
 
@@ -42,7 +42,7 @@ def customer_body(**overrides) -> dict:
     return {**VALID, "email": f"{uuid.uuid4().hex[:12]}@example.com", "tax_id": fresh_cpf(), **overrides}
 
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def credit_event(

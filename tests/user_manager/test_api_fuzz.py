@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 import schemathesis
+from customer_data import customer_body
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from customer_data import customer_body
 from user_manager.wsgi import application
 from users.schemas import CustomerIn
 from users.services import register_customer

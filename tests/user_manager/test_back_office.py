@@ -3,12 +3,12 @@
 import importlib
 
 import pytest
+from customer_data import credit_event, deliver
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import Client
 
 from common.outbox.models import OutboxEvent
-from customer_data import credit_event, deliver
 from users.models import Customer
 from users.services import block_customer, close_customer
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from customer_data import T0, credit_event, deliver
 
 from common.events import InvalidEvent
 from common.events.payloads import (
@@ -18,7 +19,6 @@ from common.events.payloads import (
 )
 from common.inbox.models import ProcessedEvent
 from credit_summary.models import CreditSummary
-from customer_data import T0, credit_event, deliver
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

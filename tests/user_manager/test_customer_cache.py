@@ -1,8 +1,8 @@
 """GET /api/v1/users/{id} is served from Redis, and a changed customer is never served stale."""
 
 import pytest
-
 from customer_data import credit_event, deliver
+
 from users.cache import cached_customer
 from users.models import Customer
 from users.services import update_customer

@@ -4,11 +4,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from customer_data import VALID
 from django.db import connection
 from django.test import Client
 
 from common.outbox.models import OutboxEvent
-from customer_data import VALID
 from users.models import Customer
 
 pytestmark = pytest.mark.django_db(transaction=True)

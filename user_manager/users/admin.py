@@ -7,9 +7,9 @@ permission on customers (the groups are created by a data migration).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet

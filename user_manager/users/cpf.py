@@ -14,7 +14,7 @@ def normalize_cpf(value: str) -> str | None:
     if len(set(digits)) == 1:  # 000.000.000-00 and the like pass the arithmetic but are not CPFs
         return None
     for position in (9, 10):
-        total = sum(int(d) * w for d, w in zip(digits[:position], range(position + 1, 1, -1)))
+        total = sum(int(d) * w for d, w in zip(digits[:position], range(position + 1, 1, -1), strict=True))
         if int(digits[position]) != (total * 10 % 11) % 10:
             return None
     return digits

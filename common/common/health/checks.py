@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
@@ -12,7 +12,6 @@ from django.db import connection
 from kafka import KafkaAdminClient
 
 from common.messaging.kafka import client_config
-
 from common.messaging.stats import read_progress
 
 Check = Callable[[], str]

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from common.admin import ReadOnlyModelAdmin
-
 from common.inbox.models import ProcessedEvent
 
 

@@ -37,14 +37,14 @@ def process_event(self, envelope: dict[str, Any]) -> str:
             ran = handle_once(event, handler)
         except (OperationalError, InterfaceError) as exc:
             logger.warning("database unavailable, retrying (attempt %s)", attempt)
-            raise self.retry(exc=exc, countdown=_backoff(attempt))
+            raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
         except InvalidEvent as exc:
             return _dead_letter(event, reason=str(exc), attempt=attempt)
         except Exception as exc:
             if attempt >= settings.EVENT_MAX_ATTEMPTS:
                 return _dead_letter(event, reason=repr(exc), attempt=attempt)
             logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
-            raise self.retry(exc=exc, countdown=_backoff(attempt))
+            raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
         outcome = "handled" if ran else "duplicate"
         logger.info("event %s", outcome)
         return outcome

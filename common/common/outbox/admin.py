@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from common.admin import ReadOnlyModelAdmin
-
 from common.outbox.models import OutboxEvent
 
 

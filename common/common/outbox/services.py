@@ -117,7 +117,7 @@ def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
         logger.warning("outbox relay could not reach Kafka: %s", exc.__class__.__name__)
         return [], repr(exc)
     acked: list[OutboxEvent] = []
-    for row, future in zip(rows, futures):
+    for row, future in zip(rows, futures, strict=True):
         if not (future.is_done and future.succeeded()):
             discard_producer()
             error = repr(future.exception) if future.is_done else "not acknowledged in time"
