@@ -1,0 +1,125 @@
+"""``python -m bench`` (``make bench``): start the stack, run every scenario, write the results, stop the stack.
+
+A scenario that fails is recorded as failed and the others still run; the stack is stopped however
+the run ends (Ctrl-C and SIGTERM included).
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import sys
+import time
+import traceback
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from types import FrameType, ModuleType
+
+from bench import environment, report
+from bench.config import parse_parameters
+from bench.memory import MemorySampler
+from bench.model import ScenarioResult
+from bench.scenarios import consumer, memory, pipeline, read, write
+from bench.session import Bench
+from bench.stack import WORK_DIR, StackFailed, own_stack, running_stack
+from bench.tools import ToolMissing, check_tools
+
+# The pipeline comes first: it creates the customers and accounts the reads and writes use.
+SCENARIOS: tuple[ModuleType, ...] = (pipeline, read, write, consumer)
+
+
+def main(argv: list[str]) -> int:
+    parameters = parse_parameters(argv)
+    try:
+        check_tools()
+    except ToolMissing as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    started_at = datetime.now(UTC)
+    clock = time.monotonic()
+    run = {
+        "stamp": started_at.strftime("%Y-%m-%dT%H%M%SZ"),
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "parameters": parameters.as_dict(),
+        "machine": environment.machine(),
+        "git": environment.git_state(),
+    }
+    try:
+        with own_stack(fresh_work_dir) if parameters.stack == "own" else nullcontext(running_stack(fresh_work_dir)) as stack:
+            run_id = started_at.strftime("%Y%m%d%H%M%S")
+            stack.issue_api_keys(run_id)
+            run["versions"] = environment.versions(stack)
+            run["stack"] = environment.stack_configuration(stack, parameters.stack)
+            bench = Bench(stack=stack, parameters=parameters, run_id=run_id, stamp=run["stamp"], work_dir=WORK_DIR,
+                          memory=MemorySampler(stack))  # fmt: skip
+            results = run_scenarios(bench)
+            run["notes"] = bench.notes
+    except (StackFailed, KeyboardInterrupt) as error:
+        print(f"bench: {error or 'interrupted'}", file=sys.stderr)
+        return 1
+    run["machine"]["load_after"] = environment.load_average()
+    run["duration_s"] = round(time.monotonic() - clock, 1)
+    json_path, markdown_path = report.write(run, results)
+    print(markdown_path.read_text())
+    print(f"bench: wrote {json_path.relative_to(json_path.parents[2])} and {markdown_path.relative_to(markdown_path.parents[2])}")
+    return 1 if any(result.error for result in results) else 0
+
+
+def fresh_work_dir() -> None:
+    """Scratch files of this run only (wrk reports, pgbench logs, the stack's log)."""
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    WORK_DIR.mkdir(parents=True)
+
+
+def run_scenarios(bench: Bench) -> list[ScenarioResult]:
+    bench.memory.start()
+    try:
+        _measure_rest(bench)
+        results = [_measure(module, bench) for module in SCENARIOS]
+    finally:
+        bench.memory.stop()
+    results.append(memory.result(bench))
+    for module, result in zip(SCENARIOS, results[: len(SCENARIOS)], strict=True):
+        if bench.parameters.profile or result.missed:
+            _profile(module, bench, result)
+    return results
+
+
+def _measure_rest(bench: Bench) -> None:
+    try:
+        memory.measure_rest(bench)
+    except Exception as error:  # noqa: BLE001 - the other scenarios still run
+        traceback.print_exc()
+        bench.notes.append(f"memory at rest not measured: {type(error).__name__}: {error}")
+
+
+def _measure(module: ModuleType, bench: Bench) -> ScenarioResult:
+    name = module.__name__.rsplit(".", 1)[-1]
+    print(f"bench: {name} ...", file=sys.stderr)
+    started = time.monotonic()
+    try:
+        result = module.run(bench)
+    except Exception as error:  # noqa: BLE001 - one broken scenario must not hide the others' figures
+        traceback.print_exc()
+        result = ScenarioResult(name, error=f"{type(error).__name__}: {error}")
+    result.seconds = round(time.monotonic() - started, 1)
+    print(f"bench: {name} done in {result.seconds:.0f} s", file=sys.stderr)
+    return result
+
+
+def _profile(module: ModuleType, bench: Bench, result: ScenarioResult) -> None:
+    print(f"bench: profiling {result.name} ...", file=sys.stderr)
+    try:
+        module.profile(bench, result)
+    except Exception as error:  # noqa: BLE001 - a profile that cannot be taken is a note, not a failure
+        traceback.print_exc()
+        result.notes.append(f"profile not taken: {type(error).__name__}: {error}")
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: the stack is stopped on the way out
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,75 @@
+"""One benchmark run: the stack, the parameters, where scratch files go, and waiting for the stack to be idle."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+from kafka import KafkaConsumer, TopicPartition
+
+from bench.config import Parameters
+from bench.memory import MemorySampler
+from bench.stack import Stack
+from common.events import CREDIT_TOPIC, USERS_TOPIC
+
+# The topics each service's consume_kafka reads (its consumer group is named after the service).
+CONSUMED = {"user_manager": CREDIT_TOPIC, "credit_manager": USERS_TOPIC}
+
+
+@dataclass
+class Bench:
+    stack: Stack
+    parameters: Parameters
+    run_id: str
+    """Tags the run's data (emails, idempotency keys, consumer groups)."""
+    stamp: str
+    """Names the run's files in results/ (UTC start time)."""
+    work_dir: Path
+    memory: MemorySampler
+    notes: list[str] = field(default_factory=list)
+
+    def wait_until_quiet(self, what: str, *, timeout: float = 120.0) -> float:
+        """Wait until no event is in flight (outboxes sent, Kafka read, Celery queues empty); returns the wait.
+
+        Each scenario starts on an idle stack, so the work left by the previous one does not slow it down.
+        """
+        started = time.monotonic()
+        calm_checks = 0
+        while calm_checks < 2:  # twice in a row: an event can be between two of the places looked at
+            busy = self.busy()
+            calm_checks = 0 if busy else calm_checks + 1
+            if busy and time.monotonic() - started > timeout:
+                self.notes.append(f"before {what}: the stack was still busy after {timeout:.0f}s ({', '.join(busy)})")
+                print(f"bench: {self.notes[-1]}", file=sys.stderr)
+                break
+            time.sleep(0.5)
+        return time.monotonic() - started
+
+    def busy(self) -> list[str]:
+        """What is still in flight, e.g. ``["credit_manager: 12 queued tasks"]``; empty when idle."""
+        found = []
+        for handle in self.stack.services.values():
+            broker = redis.Redis.from_url(handle.variables["CELERY_BROKER_URL"])
+            try:
+                queued, unacked = broker.llen("celery"), broker.hlen("unacked")
+            finally:
+                broker.close()
+            pending = handle.query("SELECT count(*) FROM outbox_outboxevent WHERE sent_at IS NULL")[0][0]
+            lag = self.kafka_lag(group=handle.name, topic=CONSUMED[handle.name])
+            for count, thing in ((queued + unacked, "tasks queued"), (pending, "outbox rows pending"), (lag, "events unread")):
+                if count:
+                    found.append(f"{handle.name}: {count} {thing}")
+        return found
+
+    def kafka_lag(self, *, group: str, topic: str) -> int:
+        """Events of ``topic`` the service's consumer group has not committed yet (it never joins the group)."""
+        reader = KafkaConsumer(bootstrap_servers=self.stack.kafka, group_id=group, enable_auto_commit=False, request_timeout_ms=5000)
+        try:
+            partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or ()]
+            ends = reader.end_offsets(partitions) if partitions else {}
+            return sum(max(end - (reader.committed(tp) or 0), 0) for tp, end in ends.items())
+        finally:
+            reader.close(autocommit=False)
