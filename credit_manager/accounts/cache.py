@@ -1,50 +1,8 @@
-"""The account summary cache in Redis: ``GET /accounts/{id}`` is hot; every change invalidates it after commit.
+"""The account summary cache: ``GET /accounts/{id}`` is hot; every change invalidates it after commit."""
 
-Plain "delete on change" has a hole: a reader that loaded the row just before a change committed can
-put the old row back after the delete. So entries live under a per-account token that every change
-replaces; a late write of the old row lands under the old token, which nobody reads again.
-"""
+from common.cache import TokenCache
 
-from __future__ import annotations
+_accounts = TokenCache("account")
 
-import uuid
-from collections.abc import Callable
-from typing import TypeVar
-
-from django.core.cache import cache
-from django.db import transaction
-
-ENTRY_SECONDS = 300
-TOKEN_SECONDS = 24 * 3600  # a lost token costs one miss: the new one is random, never an old one
-
-T = TypeVar("T")
-
-
-def cached_account(account_id: uuid.UUID, load: Callable[[], T | None]) -> T | None:
-    """The cached account, or ``load()`` stored for next time (nothing is cached for None)."""
-    entry_key = f"account:{account_id}:{_current_token(account_id)}"
-    value = cache.get(entry_key)
-    if value is None:
-        value = load()
-        if value is not None:
-            cache.set(entry_key, value, ENTRY_SECONDS)
-    return value
-
-
-def forget_account_on_commit(account_id: uuid.UUID) -> None:
-    """Invalidate the account's entry once the current transaction commits (nothing if it rolls back)."""
-    transaction.on_commit(lambda: cache.set(_token_key(account_id), uuid.uuid4().hex, TOKEN_SECONDS))
-
-
-def _current_token(account_id: uuid.UUID) -> str:
-    key = _token_key(account_id)
-    token = cache.get(key)
-    if token is None:
-        new = uuid.uuid4().hex
-        cache.add(key, new, TOKEN_SECONDS)
-        token = cache.get(key) or new
-    return token
-
-
-def _token_key(account_id: uuid.UUID) -> str:
-    return f"account:{account_id}:token"
+cached_account = _accounts.get_or_load
+forget_account_on_commit = _accounts.forget_on_commit
