@@ -126,6 +126,10 @@ def service_settings(
         "CELERY_TASK_IGNORE_RESULT": True,
         "CELERY_WORKER_PREFETCH_MULTIPLIER": env.int("CELERY_PREFETCH_MULTIPLIER", default=4),
         "CELERY_WORKER_HIJACK_ROOT_LOGGER": False,
+        # Keep a queue worker's Postgres connection across tasks: without it Celery's Django fixup
+        # closes it after every task, and each event pays for a new backend (common.celery still drops
+        # a connection that broke or outlived CONN_MAX_AGE).
+        "CELERY_DB_REUSE_MAX": env.int("CELERY_DB_REUSE_MAX", default=1000),
         "CELERY_TASK_SERIALIZER": "json",
         "CELERY_ACCEPT_CONTENT": ["json"],
         "CELERY_BEAT_SCHEDULE": {

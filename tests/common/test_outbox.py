@@ -62,6 +62,17 @@ class TestPublish:
                 assert queue.llen("celery") == 0, "a relay task was queued before the data was committed"
             assert queue.llen("celery") == 1
 
+    def test_a_burst_of_commits_queues_one_relay_until_the_relay_looks_for_rows(self, kafka_topic):
+        with current_app.connection_for_write() as conn:
+            queue = conn.default_channel.client
+            queue.delete("celery")
+            for _ in range(5):
+                publish_one(kafka_topic)
+            assert queue.llen("celery") == 1
+            assert relay_pending().sent == 5
+            publish_one(kafka_topic)
+            assert queue.llen("celery") == 2, "a commit after the relay looked must ask again"
+
 
 class TestRelay:
     def test_sends_pending_events_and_marks_them_sent_after_the_broker_acknowledged(self, kafka_topic):
@@ -119,6 +130,24 @@ class TestRelay:
         release.set()
         holder.join()
         assert relay_pending().sent == 1
+
+    def test_a_commit_while_the_relay_sends_is_sent_by_that_relay(self, kafka_topic, monkeypatch):
+        """The task queued for that commit may find the relay lock still held and give up."""
+        from common.outbox import services
+
+        publish_one(kafka_topic)
+        send, late = services._send, {}
+
+        def send_while_another_commit_lands(rows):
+            if not late:
+                committer = threading.Thread(target=lambda: (late.setdefault("row", publish_one(kafka_topic)), connection.close()))
+                committer.start()
+                committer.join()
+            return send(rows)
+
+        monkeypatch.setattr(services, "_send", send_while_another_commit_lands)
+        assert relay_pending().sent == 2
+        assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
 
     def test_broker_down_leaves_events_pending_with_the_error_and_they_go_when_it_is_back(self, kafka_topic):
         row = publish_one(kafka_topic)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -19,6 +20,10 @@ logger = logging.getLogger(__name__)
 
 # Only one relay drains a service's outbox at a time, so events leave in commit order.
 _RELAY_LOCK_ID = 7_310_001
+# Set while a relay is queued or running and has not yet looked for new rows: commits meanwhile
+# need no task of their own. It expires, so a lost task delays events by one sweep at most.
+_RELAY_REQUESTED = "outbox:relay-requested"
+_RELAY_REQUESTED_SECONDS = 10
 
 
 def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
@@ -42,11 +47,15 @@ def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
 
 
 def request_relay() -> None:
-    """Ask a queue worker to relay now; if the task broker is down, the sweep will do it later."""
+    """Ask a queue worker to relay now, unless a relay is already due to look for new rows.
+
+    One task per burst of commits, not one per commit. If Redis is down, the sweep relays later.
+    """
     from common.outbox.tasks import relay_outbox
 
     try:
-        relay_outbox.delay()
+        if cache.add(_RELAY_REQUESTED, 1, timeout=_RELAY_REQUESTED_SECONDS):
+            relay_outbox.delay()
     except Exception:  # noqa: BLE001 - never fail a committed request because the relay could not be queued
         logger.warning("could not queue the outbox relay; the periodic sweep will send the events", exc_info=True)
 
@@ -63,10 +72,13 @@ def relay_pending(*, batch_size: int | None = None) -> RelayResult:
 
     Rows are taken with ``FOR UPDATE SKIP LOCKED`` (never a "last id seen" cursor, which would skip a
     lower id committed after a higher one). Stops at the first failure and leaves the rest pending.
+    A relay that was asked for again while it sent (a commit after it looked) looks once more, as
+    the task queued for that commit may find the lock still held and give up.
     """
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     sent = 0
     while True:
+        _clear_relay_request()
         with transaction.atomic():
             if not _try_relay_lock():
                 return RelayResult(sent=sent, failed=0, skipped_locked=True)
@@ -75,21 +87,37 @@ def relay_pending(*, batch_size: int | None = None) -> RelayResult:
                 .filter(sent_at__isnull=True)
                 .order_by("id")[:batch_size]
             )
-            if not rows:
-                return RelayResult(sent=sent, failed=0)
-            acked, error = _send(rows)
-            now = timezone.now()
-            OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=now)
-            failed = [r for r in rows if r not in acked]
-            for row in failed:
-                row.attempts += 1
-                row.last_error = error[:2000]
-            OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+            acked, failed = _send_and_mark(rows) if rows else ([], [])
         sent += len(acked)
         if failed:
             return RelayResult(sent=sent, failed=len(failed))
-        if len(rows) < batch_size:
+        if len(rows) < batch_size and not _relay_requested():
             return RelayResult(sent=sent, failed=0)
+
+
+def _send_and_mark(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[OutboxEvent]]:
+    acked, error = _send(rows)
+    OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=timezone.now())
+    failed = [r for r in rows if r not in acked]
+    for row in failed:
+        row.attempts += 1
+        row.last_error = error[:2000]
+    OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+    return acked, failed
+
+
+def _clear_relay_request() -> None:
+    try:
+        cache.delete(_RELAY_REQUESTED)
+    except Exception:  # noqa: BLE001 - without Redis every commit queues its own relay: slower, still correct
+        logger.warning("could not clear the relay request flag", exc_info=True)
+
+
+def _relay_requested() -> bool:
+    try:
+        return cache.get(_RELAY_REQUESTED) is not None
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _try_relay_lock() -> bool:
