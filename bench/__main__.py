@@ -76,14 +76,20 @@ def run_scenarios(bench: Bench) -> list[ScenarioResult]:
     bench.memory.start()
     try:
         _measure_rest(bench)
-        results = [_measure(module, bench) for module in SCENARIOS]
+        chosen = [module for module in SCENARIOS if _name(module) in bench.parameters.scenarios]
+        results = [_measure(module, bench) for module in chosen]
     finally:
         bench.memory.stop()
-    results.append(memory.result(bench))
-    for module, result in zip(SCENARIOS, results[: len(SCENARIOS)], strict=True):
-        if bench.parameters.profile or result.missed:
+    for module, result in zip(chosen, list(results), strict=True):
+        profile = bench.parameters.profile
+        if profile == "all" or (profile == "missed" and result.missed):
             _profile(module, bench, result)
+    results.append(memory.result(bench))
     return results
+
+
+def _name(module: ModuleType) -> str:
+    return module.__name__.rsplit(".", 1)[-1]
 
 
 def _measure_rest(bench: Bench) -> None:
@@ -95,7 +101,7 @@ def _measure_rest(bench: Bench) -> None:
 
 
 def _measure(module: ModuleType, bench: Bench) -> ScenarioResult:
-    name = module.__name__.rsplit(".", 1)[-1]
+    name = _name(module)
     print(f"bench: {name} ...", file=sys.stderr)
     started = time.monotonic()
     try:

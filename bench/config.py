@@ -13,6 +13,9 @@ RESULTS_DIR = BENCH_DIR / "results"
 LUA_DIR = BENCH_DIR / "lua"
 
 
+SCENARIO_NAMES = ("pipeline", "read", "write", "consumer")
+
+
 @dataclass(frozen=True)
 class Parameters:
     duration: int = 20
@@ -27,8 +30,10 @@ class Parameters:
     """Load-generator threads (wrk -t, pgbench -j): one per core of a 2-core machine."""
     purchase_amount: str = "0.01"
     """Small enough that no account runs out of credit during a run."""
-    profile: bool = False
-    """Record py-spy profiles of every scenario (they are always recorded for a missed target)."""
+    profile: str = "missed"
+    """Which scenarios get a py-spy pass: ``missed`` (those that missed a target), ``all`` or ``none``."""
+    scenarios: tuple[str, ...] = SCENARIO_NAMES
+    """The scenarios to run (the pipeline always, when read or write runs: it makes their customers)."""
     stack: str = "own"
     """``own``: start a throw-away stack; ``running``: use the one ``make run`` started."""
     quick: bool = False
@@ -51,7 +56,8 @@ def parse_parameters(argv: list[str]) -> Parameters:
     parser.add_argument("--customers", type=int, default=int(env.get("CUSTOMERS") or base["customers"]))
     parser.add_argument("--events", type=int, default=int(env.get("EVENTS") or base["events"]))
     parser.add_argument("--threads", type=int, default=int(env.get("THREADS") or base["threads"]))
-    parser.add_argument("--profile", action="store_true", default=_flag(env.get("PROFILE")))
+    parser.add_argument("--profile", choices=["missed", "all", "none"], default=_profile_choice(env.get("PROFILE")))
+    parser.add_argument("--scenarios", default=env.get("SCENARIOS") or ",".join(SCENARIO_NAMES))
     parser.add_argument("--stack", choices=["own", "running"], default=env.get("STACK") or "own")
     arguments = parser.parse_args(argv)
     parameters = Parameters(
@@ -61,6 +67,7 @@ def parse_parameters(argv: list[str]) -> Parameters:
         events=arguments.events,
         threads=arguments.threads,
         profile=arguments.profile,
+        scenarios=_scenarios(parser, arguments.scenarios),
         stack=arguments.stack,
         quick=quick,
     )
@@ -69,6 +76,23 @@ def parse_parameters(argv: list[str]) -> Parameters:
     if parameters.concurrency < parameters.threads:
         parser.error("CONCURRENCY must be at least THREADS (each load thread needs a connection)")
     return parameters
+
+
+def _profile_choice(value: str | None) -> str:
+    """``PROFILE=1``: every scenario; ``PROFILE=0``: none; unset: those that missed a target."""
+    if value is None or value.strip() == "":
+        return "missed"
+    return "all" if _flag(value) else "none"
+
+
+def _scenarios(parser: argparse.ArgumentParser, value: str) -> tuple[str, ...]:
+    chosen = {name.strip() for name in value.split(",") if name.strip()}
+    unknown = chosen - set(SCENARIO_NAMES)
+    if unknown or not chosen:
+        parser.error(f"SCENARIOS: choose among {', '.join(SCENARIO_NAMES)}")
+    if chosen & {"read", "write"}:
+        chosen.add("pipeline")
+    return tuple(name for name in SCENARIO_NAMES if name in chosen)
 
 
 def _flag(value: str | None) -> bool:

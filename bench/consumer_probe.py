@@ -10,8 +10,8 @@ from the earliest offset with new consumer groups, twice:
   it, handing every event to Celery through the real Redis broker.
 
 The Celery broker and the cache point at Redis databases of their own (the harness sets
-``CELERY_BROKER_URL`` and ``CACHE_URL``), so no queue worker runs the 50,000 tasks; they are counted
-and purged at the end, and the topic is deleted.
+``CELERY_BROKER_URL`` and ``CACHE_URL``), so no queue worker runs the tasks; they and the events they
+carry are counted and purged at the end, and the topic is deleted.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
         report["consume_kafka"] = read_with_event_consumer(
             arguments.topic, arguments.events, group=f"bench-consume-{arguments.run}", profile_out=arguments.profile_out
         )
-        report["queued_tasks"] = purge_handed_off()
+        report["queued_tasks"], report["queued_events"] = purge_handed_off()
     finally:
         delete_topic(arguments.topic)
     print(json.dumps(report))
@@ -99,16 +99,19 @@ def read_raw(topic: str, count: int, *, group: str) -> dict:
 
 def read_with_event_consumer(topic: str, count: int, *, group: str, profile_out: Path | None) -> dict:
     """``consume_kafka``'s loop, built as its command builds it (see common/messaging/management/commands)."""
+    from django.conf import settings
+
     from bench.tools import start_profile, stop_profile
     from common.messaging.consumer import EventConsumer
     from common.messaging.dead_letter import send_to_dead_letter
     from common.messaging.kafka import create_consumer
     from common.messaging.stats import record_progress
-    from common.messaging.tasks import process_event
+    from common.messaging.tasks import hand_off
 
     consumer = EventConsumer(
         consumer=create_consumer(topics=[topic], group_id=group),
-        dispatch=lambda event: process_event.apply_async(args=[event.to_json()]),
+        dispatch=hand_off,
+        batch_size=settings.EVENT_BATCH_SIZE,
         dead_letter=send_to_dead_letter,
         record_progress=record_progress,
     )
@@ -159,8 +162,10 @@ def timed(poll: Callable[[], int], count: int) -> dict:
     }
 
 
-def purge_handed_off() -> int:
-    """Count the tasks handed to Celery (one per event), then purge them: no worker is meant to run them."""
+def purge_handed_off() -> tuple[int, int]:
+    """Count the tasks handed to Celery and the events they carry, then purge them: no worker is meant to run them."""
+    import base64
+
     from django.conf import settings
     from redis import Redis
 
@@ -168,11 +173,13 @@ def purge_handed_off() -> int:
 
     broker = Redis.from_url(settings.CELERY_BROKER_URL)
     try:
-        queued = broker.llen("celery")
+        messages = broker.lrange("celery", 0, -1)
     finally:
         broker.close()
     app.control.purge()
-    return int(queued)
+    # kombu's Redis message: JSON whose body is the base64 of (args, kwargs, embed); args[0] is the batch.
+    events = sum(len(json.loads(base64.b64decode(json.loads(m)["body"]))[0][0]) for m in messages)
+    return len(messages), events
 
 
 def delete_topic(topic: str) -> None:

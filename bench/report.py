@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench.config import BENCH_DIR, RESULTS_DIR
+from bench.config import BENCH_DIR, RESULTS_DIR, SCENARIO_NAMES
 from bench.model import ScenarioResult
 
 README = BENCH_DIR / "README.md"
@@ -25,7 +25,8 @@ def write(run: dict[str, Any], scenarios: list[ScenarioResult]) -> tuple[Path, P
     markdown_path = RESULTS_DIR / f"{run['stamp']}.md"
     markdown_path.write_text(markdown)
     (RESULTS_DIR / "latest.md").write_text(markdown)
-    _update_readme(markdown)
+    if list(run["parameters"]["scenarios"]) == list(SCENARIO_NAMES):  # a partial run does not replace the README's
+        _update_readme(markdown)
     return json_path, markdown_path
 
 
@@ -61,7 +62,8 @@ def _header(run: dict[str, Any]) -> list[str]:
         f"load average {machine['load_before']} before and {machine['load_after']} after.",
         f"- Parameters: duration {parameters['duration']} s, concurrency {parameters['concurrency']}, "
         f"{parameters['customers']:,} customers, {parameters['events']:,} events, {parameters['threads']} load threads, "
-        f"purchases of {parameters['purchase_amount']}{' (QUICK)' if parameters['quick'] else ''}.",
+        f"purchases of {parameters['purchase_amount']}{' (QUICK)' if parameters['quick'] else ''}; "
+        f"scenarios: {', '.join(parameters['scenarios'])}.",
         f"- Stack ({stack['mode']}): gunicorn {stack['gunicorn_workers']} sync workers and Celery {stack['celery_concurrency']} "
         f"processes per service; Postgres {versions.get('postgres', '?')}, Redis {versions.get('redis', '?')}, {versions.get('kafka', '?')}.",
         "- Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items() if name not in ("postgres", "redis", "kafka")) + ".",
@@ -112,7 +114,7 @@ def _consumer(figures: dict[str, Any]) -> list[str]:
         ratio = "baseline" if name.startswith("raw") else f"{figures['ratio']:.0%}"
         lines.append(f"| {name} | {f['per_second']:.0f} | {f['measured_messages']:,} in {f['measured_s']:.1f} s | {ratio} |")
     lines += ["", f"{figures['events']:,} `user.created` events produced in {figures['produce_s']:.1f} s; "
-              f"{figures['tasks handed to Celery']:,} tasks reached the Celery queue (then purged)."]  # fmt: skip
+              f"{figures['events in those tasks']:,} events reached the Celery queue in {figures['tasks handed to Celery']:,} tasks (then purged)."]  # fmt: skip
     return lines
 
 

@@ -67,7 +67,7 @@ class TestConsumer:
         dispatched = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
         consumer = EventConsumer(
-            consumer=kafka_consumer, dispatch=dispatched.append, dead_letter=send_to_dead_letter, record_progress=record_progress
+            consumer=kafka_consumer, dispatch=dispatched.extend, dead_letter=send_to_dead_letter, record_progress=record_progress
         )
         outcomes = consume_until(consumer, 4)
 
@@ -91,11 +91,11 @@ class TestConsumer:
         produce(kafka_topic, *(e.to_bytes() for e in events))
         dispatched, failures = [], [1]
 
-        def flaky_broker(event):
+        def flaky_broker(batch):
             if len(dispatched) == 1 and failures:
                 failures.pop()
                 raise ConnectionError("task broker unavailable")
-            dispatched.append(event)
+            dispatched.extend(batch)
 
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
         consumer = EventConsumer(
@@ -103,6 +103,7 @@ class TestConsumer:
             dispatch=flaky_broker,
             dead_letter=send_to_dead_letter,
             record_progress=record_progress,
+            batch_size=1,
             retry_backoff_seconds=0,
         )
         first = consume_until(consumer, 1)
@@ -113,6 +114,60 @@ class TestConsumer:
         assert committed_offset(kafka_consumer, kafka_topic) == 3
         kafka_consumer.close()
 
+    def test_events_are_handed_off_in_batches_in_offset_order(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
+        handled("user.created", lambda event: None)
+        events = [make_user_created() for _ in range(7)]
+        producer = KafkaProducer(**client_config(), acks="all")
+        for event in events:
+            producer.send(kafka_topic, value=event.to_bytes(), partition=0)
+        producer.send(kafka_topic, value=b"not an event", partition=0)
+        producer.flush()
+        producer.close()
+        batches = []
+        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
+        consumer = EventConsumer(
+            consumer=kafka_consumer, dispatch=batches.append, dead_letter=send_to_dead_letter, record_progress=record_progress, batch_size=3
+        )
+        assert consume_until(consumer, 8) == {"handled": 7, "dead_lettered": 1}
+        assert [len(b) for b in batches] == [3, 3, 1]
+        assert [e.id for b in batches for e in b] == [e.id for e in events]
+        assert committed_offset(kafka_consumer, kafka_topic) == 8
+        kafka_consumer.close()
+
+    def test_a_failed_batch_is_handed_off_again_whole_and_the_batches_before_it_stay_committed(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
+        handled("user.created", lambda event: None)
+        events = [make_user_created() for _ in range(4)]
+        producer = KafkaProducer(**client_config(), acks="all")
+        for event in events:
+            producer.send(kafka_topic, value=event.to_bytes(), partition=0)
+        producer.flush()
+        producer.close()
+        batches, failures = [], [1]
+
+        def flaky_broker(batch):
+            if batches and failures:
+                failures.pop()
+                raise ConnectionError("task broker unavailable")
+            batches.append([e.id for e in batch])
+
+        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
+        consumer = EventConsumer(
+            consumer=kafka_consumer,
+            dispatch=flaky_broker,
+            dead_letter=send_to_dead_letter,
+            record_progress=record_progress,
+            batch_size=2,
+            retry_backoff_seconds=0,
+        )
+        assert consume_until(consumer, 2) == {"handled": 2}
+        assert committed_offset(kafka_consumer, kafka_topic) == 2
+        consume_until(consumer, 2)
+        assert batches == [[e.id for e in events[:2]], [e.id for e in events[2:]]]
+        assert committed_offset(kafka_consumer, kafka_topic) == 4
+        kafka_consumer.close()
+
     def test_a_new_group_starts_from_the_earliest_message(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
         """kafka-python defaults to 'latest', which would silently skip what was written before the group existed."""
         handled("user.created", lambda event: None)
@@ -120,7 +175,7 @@ class TestConsumer:
         dispatched = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
         consumer = EventConsumer(
-            consumer=kafka_consumer, dispatch=dispatched.append, dead_letter=send_to_dead_letter, record_progress=record_progress
+            consumer=kafka_consumer, dispatch=dispatched.extend, dead_letter=send_to_dead_letter, record_progress=record_progress
         )
         assert consume_until(consumer, 1) == {"handled": 1}
         assert kafka_consumer.config["enable_auto_commit"] is False
@@ -142,7 +197,7 @@ class TestBrokerDataLoss:
                 dispatched = []
                 consumer = EventConsumer(
                     consumer=create_consumer(topics=["users.events"], group_id="data-loss"),
-                    dispatch=dispatched.append,
+                    dispatch=dispatched.extend,
                     dead_letter=send_to_dead_letter,
                     record_progress=record_progress,
                     lost_position_check_seconds=0,

@@ -10,7 +10,7 @@ from django.test import override_settings
 from common.inbox.models import ProcessedEvent
 from common.inbox.services import handle_once
 from common.messaging.kafka import discard_producer, ensure_topics
-from common.messaging.tasks import process_event
+from common.messaging.tasks import process_event, process_events
 from common.testing import read_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -86,3 +86,52 @@ class TestProcessEventTask:
         assert record.value == event.to_bytes()
         assert b"policy missing" in dict(record.headers)["dlq_reason"]
         assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
+
+
+class TestProcessEventsTask:
+    """The consumer hands off a batch per task; every event in it still succeeds or fails on its own."""
+
+    def test_applies_each_event_once_in_order(self, handled, make_user_created):
+        effects = []
+        handled("user.created", lambda event: effects.append(event.id))
+        events = [make_user_created() for _ in range(3)]
+        process_events.apply(args=[[events[0].to_json()]])
+        outcome = process_events.apply(args=[[e.to_json() for e in events]]).get()
+        assert outcome == {"duplicate": 1, "handled": 2}
+        assert effects == [e.id for e in events]
+
+    def test_a_failing_event_goes_on_alone_and_does_not_hold_back_the_others(self, handled, make_user_created, monkeypatch):
+        bad, good = make_user_created(), make_user_created()
+        effects, queued = [], []
+
+        def handler(event):
+            if event.id == bad.id:
+                raise ValueError("policy missing")
+            effects.append(event.id)
+
+        handled("user.created", handler)
+        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
+        outcome = process_events.apply(args=[[bad.to_json(), good.to_json()]]).get()
+        assert outcome == {"retrying": 1, "handled": 1}
+        assert effects == [good.id]
+        assert not ProcessedEvent.objects.filter(event_id=bad.id).exists()
+        [retry] = queued
+        assert retry["args"] == [bad.to_json()] and retry["retries"] == 1, "the batch counts as its first attempt"
+
+    def test_when_the_database_is_away_the_batch_is_retried_from_that_event(self, handled, make_user_created, monkeypatch):
+        from django.db import OperationalError
+
+        events = [make_user_created() for _ in range(3)]
+        effects, outages = [], [1]
+
+        def handler(event):
+            if event.id == events[1].id and outages:
+                outages.pop()
+                raise OperationalError("server closed the connection unexpectedly")
+            effects.append(event.id)
+
+        handled("user.created", handler)
+        # apply() runs the retry eagerly, with the arguments the retry was given.
+        process_events.apply(args=[[e.to_json() for e in events]])
+        assert effects == [e.id for e in events]
+        assert ProcessedEvent.objects.filter(event_id__in=[e.id for e in events]).count() == 3

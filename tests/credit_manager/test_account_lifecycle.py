@@ -15,7 +15,7 @@ from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import client_config, create_consumer
 from common.messaging.stats import record_progress
-from common.messaging.tasks import process_event
+from common.messaging.tasks import process_event, process_events
 from ledger.services import post_transaction
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,11 +29,11 @@ def status_change(event_type: str, user_id: uuid.UUID) -> CloudEvent:
 @pytest.fixture
 def users_events(kafka_topic):
     """``users_events(*events)``: produce the events to a topic of this test's own, keyed by customer as
-    user_manager does, and apply them through the real consumer (each event's task runs in this process)."""
+    user_manager does, and apply them through the real consumer (each batch's task runs in this process)."""
     kafka_consumer = create_consumer(topics=[kafka_topic], group_id=f"test-{uuid.uuid4().hex[:8]}")
     consumer = EventConsumer(
         consumer=kafka_consumer,
-        dispatch=lambda event: process_event.apply(args=[event.to_json()]),
+        dispatch=lambda batch: process_events.apply(args=[[event.to_json() for event in batch]]),
         dead_letter=send_to_dead_letter,
         record_progress=record_progress,
     )

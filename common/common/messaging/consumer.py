@@ -1,7 +1,7 @@
 """The Kafka consumer behind ``manage.py consume_kafka``: decode, validate, dispatch, commit. Nothing else.
 
-Its own work stays tiny (a hand-off to Celery per event), so a poll never comes near
-``max_poll_interval_ms``. Offsets are committed only after the hand-off; a crash in between
+Its own work stays tiny (one Celery task per batch of a partition's events), so a poll never comes
+near ``max_poll_interval_ms``. Offsets are committed only after the hand-off; a crash in between
 means a redelivery, which the idempotent handlers absorb.
 """
 
@@ -23,7 +23,7 @@ from common.messaging.registry import handler_for
 
 logger = logging.getLogger(__name__)
 
-Dispatch = Callable[[CloudEvent], None]
+Dispatch = Callable[[list[CloudEvent]], None]
 DeadLetter = Callable[..., None]
 RecordProgress = Callable[[Counter], None]
 
@@ -40,6 +40,7 @@ class EventConsumer:
         dispatch: Dispatch,
         dead_letter: DeadLetter,
         record_progress: RecordProgress,
+        batch_size: int = 100,
         poll_timeout_ms: int = 1000,
         retry_backoff_seconds: float = 1.0,
         lost_position_check_seconds: float = 5.0,
@@ -48,6 +49,7 @@ class EventConsumer:
         self.dispatch = dispatch
         self.dead_letter = dead_letter
         self.record_progress = record_progress
+        self.batch_size = batch_size
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff_seconds = retry_backoff_seconds
         self.lost_position_check_seconds = lost_position_check_seconds
@@ -76,40 +78,69 @@ class EventConsumer:
         if not batches:
             self._recover_lost_positions()
         for partition, messages in batches.items():
-            for message in messages:
-                try:
-                    counts[self._hand_off(message)] += 1
-                except HandOffFailed as exc:
-                    logger.warning("hand-off failed, will retry from offset %s: %s", message.offset, exc)
-                    self.consumer.seek(partition, message.offset)
-                    failed = True
-                    break
-                offsets[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+            retry_from = self._hand_off_partition(partition, messages, counts, offsets)
+            if retry_from is not None:
+                self.consumer.seek(partition, retry_from)
+                failed = True
         self._commit(offsets)
         self.record_progress(counts)
         if failed:
             self._stopping.wait(self.retry_backoff_seconds)
         return counts
 
-    def _hand_off(self, message: ConsumerRecord) -> str:
+    def _hand_off_partition(
+        self,
+        partition: TopicPartition,
+        messages: list[ConsumerRecord],
+        counts: Counter,
+        offsets: dict[TopicPartition, OffsetAndMetadata],
+    ) -> int | None:
+        """Dispatch the events ``batch_size`` at a time, in offset order, and record in ``offsets`` what
+        was handed off. Return the offset to read again from if a hand-off failed."""
+        batch: list[CloudEvent] = []
+        batch_start: int | None = None  # the first offset not handed off yet
+        try:
+            for message in messages:
+                batch_start = message.offset if batch_start is None else batch_start
+                event = self._accept(message, counts)
+                if event is not None:
+                    batch.append(event)
+                if len(batch) >= self.batch_size or message is messages[-1]:
+                    self._dispatch(batch, counts)
+                    offsets[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+                    batch, batch_start = [], None
+        except HandOffFailed as exc:
+            logger.warning("hand-off failed, will retry from offset %s: %s", batch_start, exc)
+            return batch_start
+        return None
+
+    def _dispatch(self, batch: list[CloudEvent], counts: Counter) -> None:
+        if not batch:
+            return
+        try:
+            self.dispatch(batch)
+        except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
+            raise HandOffFailed(repr(exc)) from exc
+        counts["handled"] += len(batch)
+
+    def _accept(self, message: ConsumerRecord, counts: Counter) -> CloudEvent | None:
+        """Return the event to dispatch; skip types not handled here; send invalid messages to the DLQ."""
         origin = f"{message.topic}/{message.partition}@{message.offset}"
         try:
             event = parse_event(message.value)
             if handler_for(event.type) is None:
                 logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": origin})
-                return "skipped"
+                counts["skipped"] += 1
+                return None
             payload_of(event)
         except InvalidEvent as exc:
             try:
                 self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=origin)
             except Exception as dlq_error:  # noqa: BLE001 - the message stays until the DLQ takes it
                 raise HandOffFailed(f"dead-letter topic unavailable: {dlq_error!r}") from dlq_error
-            return "dead_lettered"
-        try:
-            self.dispatch(event)
-        except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
-            raise HandOffFailed(repr(exc)) from exc
-        return "handled"
+            counts["dead_lettered"] += 1
+            return None
+        return event
 
     def _recover_lost_positions(self) -> None:
         """Start a partition over when the broker lost its data.

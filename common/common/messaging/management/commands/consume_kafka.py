@@ -11,17 +11,18 @@ from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import create_consumer, ensure_topics
 from common.messaging.stats import record_progress
-from common.messaging.tasks import process_event
+from common.messaging.tasks import hand_off
 
 
 class Command(BaseCommand):
-    help = "Consume this service's topics and hand each event to the queue workers."
+    help = "Consume this service's topics and hand the events to the queue workers, a batch per task."
 
     def handle(self, *args, **options) -> None:
         ensure_topics()
         consumer = EventConsumer(
             consumer=create_consumer(topics=settings.KAFKA_CONSUMED_TOPICS, group_id=settings.KAFKA_CONSUMER_GROUP),
-            dispatch=lambda event: process_event.apply_async(args=[event.to_json()]),
+            dispatch=hand_off,
+            batch_size=settings.EVENT_BATCH_SIZE,
             dead_letter=send_to_dead_letter,
             record_progress=record_progress,
         )
