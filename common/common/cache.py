@@ -1,9 +1,10 @@
 """A Redis cache of hot reads (one customer, one account) that a change can never leave stale.
 
 Plain "delete on change" has a hole: a reader that loaded the row just before a change committed
-can put the old row back after the delete. So entries live under a per-object token that every
-change replaces after commit; a late write of the old row lands under the old token, which nobody
-reads again.
+can put the old row back after the delete. So each object has a token that every change replaces
+after commit, and an entry counts only if it was stored under the current token: a late write of
+the old row carries the old token and is never served. A hit is one round trip (token and entry in
+one MGET).
 """
 
 from __future__ import annotations
@@ -22,33 +23,36 @@ T = TypeVar("T")
 
 
 class TokenCache:
-    """Cached objects of one kind, keyed ``<kind>:<id>:<token>``."""
+    """Cached objects of one kind: ``<kind>:<id>`` holds ``(token, object)``, ``<kind>:<id>:token`` the token."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
     def get_or_load(self, object_id: uuid.UUID, load: Callable[[], T | None]) -> T | None:
         """The cached object, or ``load()`` stored for next time (nothing is cached for None)."""
-        entry_key = f"{self.kind}:{object_id}:{self._current_token(object_id)}"
-        value = cache.get(entry_key)
-        if value is None:
-            value = load()
-            if value is not None:
-                cache.set(entry_key, value, ENTRY_SECONDS)
+        token_key, entry_key = self._token_key(object_id), self._entry_key(object_id)
+        found = cache.get_many([token_key, entry_key])
+        token, entry = found.get(token_key), found.get(entry_key)
+        if token is not None and entry is not None and entry[0] == token:
+            return entry[1]
+        if token is None:
+            token = self._new_token(token_key)
+        value = load()
+        if value is not None:
+            cache.set(entry_key, (token, value), ENTRY_SECONDS)
         return value
 
     def forget_on_commit(self, object_id: uuid.UUID) -> None:
         """Invalidate the object's entry once the current transaction commits (nothing if it rolls back)."""
         transaction.on_commit(lambda: cache.set(self._token_key(object_id), uuid.uuid4().hex, TOKEN_SECONDS))
 
-    def _current_token(self, object_id: uuid.UUID) -> str:
-        key = self._token_key(object_id)
-        token = cache.get(key)
-        if token is None:
-            new = uuid.uuid4().hex
-            cache.add(key, new, TOKEN_SECONDS)
-            token = cache.get(key) or new
-        return token
+    def _new_token(self, token_key: str) -> str:
+        """Start a token (a concurrent reader may start one first: theirs wins)."""
+        cache.add(token_key, uuid.uuid4().hex, TOKEN_SECONDS)
+        return cache.get(token_key) or ""
+
+    def _entry_key(self, object_id: uuid.UUID) -> str:
+        return f"{self.kind}:{object_id}"
 
     def _token_key(self, object_id: uuid.UUID) -> str:
         return f"{self.kind}:{object_id}:token"

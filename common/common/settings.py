@@ -156,10 +156,11 @@ def service_settings(
         "INBOX_RETENTION_DAYS": env.int("INBOX_RETENTION_DAYS", default=30),
         "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=48),
         "EVENT_MAX_ATTEMPTS": env.int("EVENT_MAX_ATTEMPTS", default=5),
-        "EVENT_BATCH_SIZE": env.int("EVENT_BATCH_SIZE", default=50),
+        "EVENT_BATCH_SIZE": env.int("EVENT_BATCH_SIZE", default=500),
         # API keys.
         "API_SCOPES": api_scopes,
         "API_KEY_CACHE_SECONDS": env.int("API_KEY_CACHE_SECONDS", default=60),
+        "API_KEY_LOCAL_CACHE_SECONDS": env.float("API_KEY_LOCAL_CACHE_SECONDS", default=5),
         "CONSUMER_HEARTBEAT_MAX_AGE_SECONDS": env.int("CONSUMER_HEARTBEAT_MAX_AGE_SECONDS", default=60),
     }
 

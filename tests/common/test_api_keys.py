@@ -1,8 +1,12 @@
 """API keys: issued once, stored hashed, checked per scope; one JSON error shape for refusals."""
 
+import time
+
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from common.apikeys.models import ApiKey
 from common.apikeys.services import hash_key, issue_api_key, revoke_api_key
@@ -52,4 +56,20 @@ class TestAuthentication:
         client = Client(headers={"Authorization": f"Bearer {raw_key}"})
         assert client.get(URL).status_code == 404
         revoke_api_key(key=key)
+        assert client.get(URL).status_code == 401
+
+    def test_a_key_revoked_elsewhere_is_refused_once_this_process_forgets_it(self, settings, monkeypatch):
+        """Each API process remembers an accepted key for API_KEY_LOCAL_CACHE_SECONDS (no Redis round trip)."""
+        from common.apikeys import services
+
+        settings.API_KEY_LOCAL_CACHE_SECONDS = 5
+        key, raw_key = issue_api_key(name="x", scopes=["users:read"])
+        client = Client(headers={"Authorization": f"Bearer {raw_key}"})
+        assert client.get(URL).status_code == 404
+        # Revoked by another process: the database and Redis know it, this process's memory not yet.
+        ApiKey.objects.filter(id=key.id).update(revoked_at=timezone.now())
+        cache.delete(services._cache_key(key.key_hash))
+        assert client.get(URL).status_code == 404
+        later = time.monotonic() + 6
+        monkeypatch.setattr(services.time, "monotonic", lambda: later)
         assert client.get(URL).status_code == 401

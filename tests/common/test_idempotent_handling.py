@@ -1,5 +1,6 @@
 """At-least-once delivery, exactly-once effect: the inbox and the process_event task."""
 
+import json
 import threading
 import uuid
 
@@ -7,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 
+from common.events import payload_of
 from common.inbox.models import ProcessedEvent
 from common.inbox.services import handle_once
 from common.messaging.kafka import discard_producer, ensure_topics
@@ -117,6 +119,23 @@ class TestProcessEventsTask:
         assert not ProcessedEvent.objects.filter(event_id=bad.id).exists()
         [retry] = queued
         assert retry["args"] == [bad.to_json()] and retry["retries"] == 1, "the batch counts as its first attempt"
+
+    def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(self, handled, make_user_created, monkeypatch):
+        """The consumer checks only the envelope; the payload is checked where it is applied, never retried."""
+        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
+        ensure_topics([dlq])
+        discard_producer()
+        handled("user.created", payload_of)
+        bad = json.loads(make_user_created().to_bytes())
+        bad["data"]["monthly_income"] = "lots"
+        good, queued = make_user_created(), []
+        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
+        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
+            outcome = process_events.apply(args=[[json.dumps(bad), good.model_dump_json()]]).get()
+            discard_producer()
+        assert outcome == {"dead_lettered": 1, "handled": 1} and queued == []
+        [record] = read_topic(dlq, expect=1)
+        assert b"monthly_income" in dict(record.headers)["dlq_reason"]
 
     def test_when_the_database_is_away_the_batch_is_retried_from_that_event(self, handled, make_user_created, monkeypatch):
         from django.db import OperationalError

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -46,22 +47,40 @@ def issue_api_key(*, name: str, scopes: list[str], created_by=None) -> tuple[Api
 
 
 def revoke_api_key(*, key: ApiKey) -> None:
+    """Revoke now; processes that checked the key in the last API_KEY_LOCAL_CACHE_SECONDS still accept it that long."""
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
     cache.delete(_cache_key(key.key_hash))
+    _recently_accepted.pop(key.key_hash, None)
+
+
+# Keys accepted by this process in the last few seconds: most requests then need no Redis round trip
+# for their key. Only valid keys are kept (random keys cannot fill it), and never more than a few.
+_recently_accepted: dict[str, tuple[float, Caller]] = {}
+_RECENTLY_ACCEPTED_MAX = 256
 
 
 def authenticate(raw_key: str) -> Caller | None:
-    """The caller behind a raw key, or None for an unknown or revoked key (cached briefly in Redis)."""
+    """The caller behind a raw key, or None for an unknown or revoked key.
+
+    Cached in this process for API_KEY_LOCAL_CACHE_SECONDS, then in Redis for API_KEY_CACHE_SECONDS
+    (revoking clears Redis at once).
+    """
     digest = hash_key(raw_key)
-    cached = cache.get(_cache_key(digest))
-    if cached is not None:
-        return cached or None
-    key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).only("id", "name", "scopes").first()
-    caller = Caller(key_id=key.id, name=key.name, scopes=frozenset(key.scopes)) if key else None
-    cache.set(_cache_key(digest), caller or False, settings.API_KEY_CACHE_SECONDS)
-    return caller
+    recent = _recently_accepted.get(digest)
+    if recent is not None and recent[0] > time.monotonic():
+        return recent[1]
+    caller = cache.get(_cache_key(digest))
+    if caller is None:
+        key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).only("id", "name", "scopes").first()
+        caller = Caller(key_id=key.id, name=key.name, scopes=frozenset(key.scopes)) if key else False
+        cache.set(_cache_key(digest), caller, settings.API_KEY_CACHE_SECONDS)
+    if caller and settings.API_KEY_LOCAL_CACHE_SECONDS > 0:
+        if len(_recently_accepted) >= _RECENTLY_ACCEPTED_MAX:
+            _recently_accepted.clear()
+        _recently_accepted[digest] = (time.monotonic() + settings.API_KEY_LOCAL_CACHE_SECONDS, caller)
+    return caller or None
 
 
 def _cache_key(digest: str) -> str:

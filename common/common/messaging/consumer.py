@@ -1,4 +1,4 @@
-"""The Kafka consumer behind ``manage.py consume_kafka``: decode, validate, dispatch, commit. Nothing else.
+"""The Kafka consumer behind ``manage.py consume_kafka``: decode, check the envelope, dispatch, commit. Nothing else.
 
 Its own work stays tiny (one Celery task per batch of a partition's events), so a poll never comes
 near ``max_poll_interval_ms``. Offsets are committed only after the hand-off; a crash in between
@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from common.events import CloudEvent, InvalidEvent, parse_event, payload_of
+from common.events import CloudEvent, InvalidEvent, parse_event
 from common.messaging.registry import handler_for
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,11 @@ class EventConsumer:
         counts["handled"] += len(batch)
 
     def _accept(self, message: ConsumerRecord, counts: Counter) -> CloudEvent | None:
-        """Return the event to dispatch; skip types not handled here; send invalid messages to the DLQ."""
+        """Return the event to dispatch; skip types not handled here; send invalid envelopes to the DLQ.
+
+        The payload is checked once, by the queue worker that applies it (an invalid one is
+        dead-lettered there, without retries).
+        """
         origin = f"{message.topic}/{message.partition}@{message.offset}"
         try:
             event = parse_event(message.value)
@@ -132,7 +136,6 @@ class EventConsumer:
                 logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": origin})
                 counts["skipped"] += 1
                 return None
-            payload_of(event)
         except InvalidEvent as exc:
             try:
                 self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=origin)
