@@ -37,15 +37,16 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
     """Open the customer's credit account (pending until analysed) and announce it; return it and whether it is new.
 
     Idempotent: the account is unique per customer, so a redelivered ``user.created`` returns the
-    existing account and announces nothing.
+    existing account and announces nothing. Two concurrent openings for one customer cannot both
+    insert: the loser's transaction fails on the unique key, and its retry finds the account.
     """
-    with transaction.atomic():
-        account, created = CreditAccount.objects.get_or_create(
-            user_id=user_id, defaults={"birth_date": birth_date, "monthly_income": monthly_income}
-        )
-        if created:
-            announce(account, CREDIT_ACCOUNT_OPENED)
-    return account, created
+    with transaction.atomic(savepoint=False):
+        account = CreditAccount.objects.filter(user_id=user_id).first()
+        if account is not None:
+            return account, False
+        account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+        announce(account, CREDIT_ACCOUNT_OPENED)
+    return account, True
 
 
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:

@@ -32,11 +32,14 @@ ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, A
 
 
 def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
-    """A new customer: open the account and decide the credit. A customer seen before changes nothing."""
-    with transaction.atomic():
+    """A new customer: open the account and decide the credit. A customer seen before changes nothing.
+
+    The account was inserted by this transaction, so it is already locked: no second read to lock it.
+    """
+    with transaction.atomic(savepoint=False):  # run once per event inside its transaction: no savepoint needed
         account, created = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
         if created:
-            analyse_account(account=lock_account(account_id=account.id), trigger=Trigger.ONBOARDING)
+            analyse_account(account=account, trigger=Trigger.ONBOARDING)
     return account
 
 

@@ -1,10 +1,12 @@
 """Credit analysis driven by customer events: onboarding, re-analysis on income change, policy versions."""
 
+import threading
 import uuid
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from support import events_of, onboard, spend, user_created
 
@@ -82,6 +84,29 @@ class TestOnboarding:
         assert process_event.apply(args=[replay.to_json()]).get() == "handled"
         assert CreditAccount.objects.count() == 1 and CreditDecision.objects.count() == 1
         assert len(events_of(CreditAccount.objects.get())) == 3
+
+    @pytest.mark.django_db(transaction=True)
+    def test_two_user_created_for_one_customer_at_once_open_one_account(self):
+        """The loser fails on the unique key; its retry finds the account and changes nothing."""
+        user_id = uuid.uuid4()
+        events = [user_created(user_id) for _ in range(2)]
+        barrier, outcomes = threading.Barrier(2), []
+
+        def deliver(event):
+            try:
+                barrier.wait()
+                outcomes.append(process_event.apply(args=[event.to_json()]).get())
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=deliver, args=[event]) for event in events]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert outcomes == ["handled", "handled"]
+        assert CreditAccount.objects.filter(user_id=user_id).count() == 1
+        assert CreditDecision.objects.filter(account__user_id=user_id).count() == 1
 
 
 class TestIncomeChange:

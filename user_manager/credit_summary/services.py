@@ -24,17 +24,22 @@ def record_credit_state(*, state: CreditAccountState, occurred_at: datetime) -> 
     it was taken later than the one shown. The customer's row is locked, so two events about one
     customer apply one after the other.
     """
-    with transaction.atomic():
-        customer = Customer.objects.select_for_update().filter(id=state.user_id).first()
+    # No savepoint of its own: one per event would be two more round trips, and a failure here
+    # fails the whole event anyway.
+    with transaction.atomic(savepoint=False):
+        customer = (
+            Customer.objects.select_for_update(of=("self",)).select_related("credit_summary").filter(id=state.user_id).first()
+        )
         if customer is None:
             raise NotFound("No customer with this id.", code="customer_not_found")
-        summary = CreditSummary.objects.filter(customer=customer).first() or CreditSummary(customer=customer)
+        existing = getattr(customer, "credit_summary", None)
+        summary = existing or CreditSummary(customer=customer)
         changed = _apply_state(summary, state)
         if isinstance(state, CreditAnalysisCompleted):
             changed = _apply_decision(summary, state, decided_at=occurred_at) or changed
         if changed:
             summary.updated_at = max(summary.updated_at or occurred_at, occurred_at)
-            summary.save()
+            summary.save(force_insert=existing is None)
             forget_customer_on_commit(customer.id)
     logger.info("credit summary %s", "updated" if changed else "unchanged (older or repeated news)")
     return summary
