@@ -104,6 +104,14 @@ def _pipeline(figures: dict[str, Any]) -> list[str]:
     ]
     for stage, f in figures["stages"].items():
         lines.append(f"| {stage} | {_seconds(f['p50_s'])} | {_seconds(f['p99_s'])} |")
+    cpu, done = figures.get("cpu"), figures["customers with a credit summary"]
+    if cpu and done:
+        lines += ["", f"CPU over those {cpu['window_s']:.1f} s: the machine was {cpu['busy_share']:.0%} busy "
+                  f"({cpu['busy_s']:.1f} CPU-s of {cpu['cores']} cores), {1000 * cpu['busy_s'] / done:.1f} ms per customer:",  # fmt: skip
+                  "", "| where | CPU s | ms per customer | share |", "|---|---|---|---|"]  # fmt: skip
+        for where, seconds in cpu["groups"].items():
+            share = seconds / cpu["busy_s"] if cpu["busy_s"] else 0.0
+            lines.append(f"| {where} | {seconds:.1f} | {1000 * seconds / done:.1f} | {share:.0%} |")
     return lines
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bench.config import PIPELINE_MAX_P99_S, PIPELINE_MIN_RATE
+from bench.cpu import cpu_usage
 from bench.model import Check, ScenarioResult, percentile
 from bench.profiling import profiled
 from bench.session import Bench
@@ -36,9 +37,10 @@ STAGES = ("um outbox", "consume", "analysis", "cm outbox", "summary")
 def run(bench: Bench) -> ScenarioResult:
     result = ScenarioResult("pipeline")
     bench.wait_until_quiet("pipeline")
-    with bench.memory.during("pipeline"):
+    with bench.memory.during("pipeline"), cpu_usage(bench.memory) as cpu:
         outcome = _create_and_follow(bench, bench.parameters.customers, name="pipeline")
     result.figures.update(outcome.figures())
+    result.figures["cpu"] = cpu
     result.notes += outcome.notes
     e2e = outcome.figures()["end to end"]
     faults = outcome.lost + outcome.duplicated

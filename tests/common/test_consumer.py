@@ -67,7 +67,11 @@ class TestConsumer:
         dispatched = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
         consumer = EventConsumer(
-            consumer=kafka_consumer, dispatch=dispatched.extend, dead_letter=send_to_dead_letter, record_progress=record_progress
+            consumer=kafka_consumer,
+            dispatch=dispatched.extend,
+            dead_letter=send_to_dead_letter,
+            record_progress=record_progress,
+            progress_interval_seconds=0,
         )
         outcomes = consume_until(consumer, 4)
 
@@ -113,6 +117,24 @@ class TestConsumer:
         assert [e.id for e in dispatched] == [e.id for e in events]
         assert committed_offset(kafka_consumer, kafka_topic) == 3
         kafka_consumer.close()
+
+    def test_progress_is_recorded_at_most_once_an_interval_and_nothing_is_lost_in_between(self, kafka_topic, group, handled, make_user_created):
+        handled("user.created", lambda event: None)
+        produce(kafka_topic, *(make_user_created().to_bytes() for _ in range(3)))
+        recorded = []
+        consumer = EventConsumer(
+            consumer=create_consumer(topics=[kafka_topic], group_id=group),
+            dispatch=lambda batch: None,
+            dead_letter=send_to_dead_letter,
+            record_progress=lambda counts: recorded.append(dict(counts)),
+            progress_interval_seconds=3600,
+        )
+        consume_until(consumer, 3)
+        assert len(recorded) == 1, "only the first poll records within the interval"
+        consumer._next_progress_record = 0  # the interval has passed
+        consumer.poll_once()
+        assert sum(r.get("handled", 0) for r in recorded) == 3
+        consumer.consumer.close()
 
     def test_events_are_handed_off_in_batches_in_offset_order(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
         handled("user.created", lambda event: None)

@@ -44,6 +44,7 @@ class EventConsumer:
         poll_timeout_ms: int = 1000,
         retry_backoff_seconds: float = 1.0,
         lost_position_check_seconds: float = 5.0,
+        progress_interval_seconds: float = 1.0,
     ) -> None:
         self.consumer = consumer
         self.dispatch = dispatch
@@ -53,7 +54,10 @@ class EventConsumer:
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff_seconds = retry_backoff_seconds
         self.lost_position_check_seconds = lost_position_check_seconds
+        self.progress_interval_seconds = progress_interval_seconds
         self._next_position_check = 0.0
+        self._unrecorded: Counter[str] = Counter()
+        self._next_progress_record = 0.0
         self._stopping = threading.Event()
 
     def stop(self) -> None:
@@ -83,7 +87,7 @@ class EventConsumer:
                 self.consumer.seek(partition, retry_from)
                 failed = True
         self._commit(offsets)
-        self.record_progress(counts)
+        self._record(counts)
         if failed:
             self._stopping.wait(self.retry_backoff_seconds)
         return counts
@@ -144,6 +148,21 @@ class EventConsumer:
             counts["dead_lettered"] += 1
             return None
         return event
+
+    def _record(self, counts: Counter) -> None:
+        """Report progress (and beat the heartbeat) at most every ``progress_interval_seconds``:
+        a Redis round trip per poll would cost more than the poll under a backlog."""
+        self._unrecorded.update(counts)
+        now = time.monotonic()
+        if now < self._next_progress_record:
+            return
+        self._next_progress_record = now + self.progress_interval_seconds
+        try:
+            self.record_progress(self._unrecorded)
+        except Exception as exc:  # noqa: BLE001 - progress is for health checks; never stop consuming for it
+            logger.warning("could not record the consumer's progress: %r", exc)
+            return
+        self._unrecorded = Counter()
 
     def _recover_lost_positions(self) -> None:
         """Start a partition over when the broker lost its data.
