@@ -2,10 +2,10 @@
 
 Read from the kernel's per-process counters (psutil ``cpu_times``) at the start and at the end of
 the phase, so the figures are CPU seconds actually used, not samples. A process that started during
-the phase counts from zero; one that ended during it is missed (with connections kept by the
-services' processes, only a few short-lived Postgres backends). The machine's busy time (all cores,
-everything running) is read the same way; what the stack did not use went to the load tool, the
-bench itself and anything else running.
+the phase counts from zero; one that ended during it (a pgbench client's Postgres backend) counts
+what it had used when the memory sampler last saw it, at most half a second before its end. The
+machine's busy time (all cores, everything running) is read the same way; what the stack did not
+use went to the load tool, the bench itself and anything else running.
 """
 
 from __future__ import annotations
@@ -61,16 +61,9 @@ def cpu_usage(memory: MemorySampler) -> Iterator[dict]:
 
 
 def _per_process(memory: MemorySampler) -> dict[int, tuple[str, float]]:
-    memory.sample()  # every process now has its label
-    found: dict[int, tuple[str, float]] = {}
-    for process in memory.stack.processes():
-        try:
-            times = process.cpu_times()
-            label = memory.label_of(process.pid, " ".join(process.cmdline()))
-        except psutil.Error:
-            continue
-        found[process.pid] = (label, times.user + times.system)
-    return found
+    """Every process the sampler has seen, alive or ended, with the CPU time it had used."""
+    memory.sample()
+    return {pid: (tracked.label, tracked.cpu_seconds) for pid, tracked in memory.tracked.items()}
 
 
 def _machine_busy() -> float:

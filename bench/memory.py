@@ -1,4 +1,4 @@
-"""Peak RSS of every process of the stack, sampled every half second in a background thread.
+"""Peak RSS (and CPU time used) of every process of the stack, sampled every half second in a background thread.
 
 Samples are tagged with the current phase (``rest``, ``pipeline``); every sample also counts for the
 whole run. Each process gets a readable label: ``um-api`` (the gunicorn master), ``um-api worker 2``,
@@ -30,6 +30,8 @@ class Tracked:
     label: str
     command: str
     peaks: dict[str, int] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
+    """CPU time (user + system) used so far, as last sampled: what a process that ended had used."""
 
 
 class MemorySampler:
@@ -68,9 +70,11 @@ class MemorySampler:
                 if not process.cmdline():
                     continue  # a zombie, or a process on its way out
                 rss = process.memory_info().rss
+                times = process.cpu_times()
                 tracked = self.tracked.get(process.pid) or self._track(process)
             except psutil.Error:
                 continue  # it ended between the listing and the reading
+            tracked.cpu_seconds = times.user + times.system
             for phase in phases:
                 tracked.peaks[phase] = max(tracked.peaks.get(phase, 0), rss)
 

@@ -89,6 +89,8 @@ def _write(figures: dict[str, Any]) -> list[str]:
             lines.append(f"| {name} | {f['per_second']:.0f} | {f['ratio']:.0%} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {_statuses(f)}{extra} |")
     ledger = figures["verify_ledger"]
     lines += ["", f"`manage.py verify_ledger` after the runs: exit {ledger['exit_code']} ({_cell(ledger['output'].splitlines()[-1] if ledger['output'] else '')})."]
+    for run, cpu in figures.get("cpu", {}).items():
+        lines += ["", f"**{run}**. " + "\n".join(_cpu(cpu, done=cpu["transactions"], what="transaction"))]
     return lines
 
 
@@ -104,14 +106,22 @@ def _pipeline(figures: dict[str, Any]) -> list[str]:
     ]
     for stage, f in figures["stages"].items():
         lines.append(f"| {stage} | {_seconds(f['p50_s'])} | {_seconds(f['p99_s'])} |")
-    cpu, done = figures.get("cpu"), figures["customers with a credit summary"]
-    if cpu and done:
-        lines += ["", f"CPU over those {cpu['window_s']:.1f} s: the machine was {cpu['busy_share']:.0%} busy "
-                  f"({cpu['busy_s']:.1f} CPU-s of {cpu['cores']} cores), {1000 * cpu['busy_s'] / done:.1f} ms per customer:",  # fmt: skip
-                  "", "| where | CPU s | ms per customer | share |", "|---|---|---|---|"]  # fmt: skip
-        for where, seconds in cpu["groups"].items():
+    if figures.get("cpu"):
+        lines += ["", *_cpu(figures["cpu"], done=figures["customers with a credit summary"], what="customer")]
+    return lines
+
+
+def _cpu(cpu: dict[str, Any], *, done: int, what: str) -> list[str]:
+    """Where the machine's CPU went during a run, in total and per unit of work done."""
+    if not done:
+        return []
+    lines = [f"CPU over those {cpu['window_s']:.1f} s: the machine was {cpu['busy_share']:.0%} busy "
+             f"({cpu['busy_s']:.1f} CPU-s of {cpu['cores']} cores), {1000 * cpu['busy_s'] / done:.2f} ms per {what}:",
+             "", f"| where | CPU s | ms per {what} | share |", "|---|---|---|---|"]  # fmt: skip
+    for where, seconds in cpu["groups"].items():
+        if seconds >= 0.05:
             share = seconds / cpu["busy_s"] if cpu["busy_s"] else 0.0
-            lines.append(f"| {where} | {seconds:.1f} | {1000 * seconds / done:.1f} | {share:.0%} |")
+            lines.append(f"| {where} | {seconds:.1f} | {1000 * seconds / done:.2f} | {share:.0%} |")
     return lines
 
 

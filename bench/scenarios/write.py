@@ -9,10 +9,11 @@ hot account's ledger is compared with the 201s wrk counted (none may be missing)
 from __future__ import annotations
 
 from bench.config import BENCH_DIR, WRITE_MIN_RATIO
+from bench.cpu import cpu_usage
 from bench.model import Check, ScenarioResult, ratio
 from bench.profiling import profiled
 from bench.session import Bench
-from bench.tools import WrkResult, run_pgbench, run_wrk
+from bench.tools import PgbenchResult, WrkResult, run_pgbench, run_wrk
 
 MAX_ACCOUNTS = 2000
 PGBENCH_SCRIPT = BENCH_DIR / "sql" / "purchase.sql"
@@ -23,11 +24,11 @@ def run(bench: Bench) -> ScenarioResult:
     result = ScenarioResult("write")
     accounts = _accounts(bench)
     hot = accounts[:1]
-    spread_pg = _pgbench(bench, accounts, "write-pgbench-spread")
-    spread_api = _purchases(bench, accounts, "write-api-spread", reference=f"bench-{bench.run_id}-spread")
-    hot_pg = _pgbench(bench, hot, "write-pgbench-hot")
+    spread_pg, spread_pg_cpu = _pgbench(bench, accounts, "write-pgbench-spread")
+    spread_api, spread_api_cpu = _purchases(bench, accounts, "write-api-spread", reference=f"bench-{bench.run_id}-spread")
+    hot_pg, _ = _pgbench(bench, hot, "write-pgbench-hot")
     hot_reference = f"bench-{bench.run_id}-hot"
-    hot_api = _purchases(bench, hot, "write-api-hot", reference=hot_reference)
+    hot_api, _ = _purchases(bench, hot, "write-api-hot", reference=hot_reference)
 
     spread = {**spread_api.summary(201), "accounts": len(accounts)}
     spread["ratio"] = round(ratio(spread_api.rate(201), spread_pg.tps), 3)
@@ -40,6 +41,8 @@ def run(bench: Bench) -> ScenarioResult:
     result.figures.update({
         "pgbench spread": spread_pg.summary(),
         "api spread": spread,
+        "cpu": {"pgbench spread": {**spread_pg_cpu, "transactions": spread_pg.transactions},
+                "api spread": {**spread_api_cpu, "transactions": spread_api.count(201)}},
         "pgbench hot": hot_pg.summary(),
         "api hot": hot_figures,
         "verify_ledger": {"exit_code": ledger.returncode, "output": (ledger.stdout + ledger.stderr).strip()[-500:]},
@@ -84,46 +87,51 @@ def _accounts(bench: Bench) -> list[str]:
     return [row[0] for row in rows]
 
 
-def _purchases(bench: Bench, accounts: list[str], name: str, *, reference: str, duration: int | None = None) -> WrkResult:
+def _purchases(bench: Bench, accounts: list[str], name: str, *, reference: str, duration: int | None = None) -> tuple[WrkResult, dict]:
+    """The purchases wrk sends, and the CPU the machine used meanwhile (by process group)."""
     cm = bench.stack.credit_manager
     bench.wait_until_quiet(name)
     accounts_file = bench.work_dir / f"{name}.accounts"
     accounts_file.write_text("\n".join(accounts) + "\n")
-    return run_wrk(
-        script="purchase.lua",
-        url=cm.url,
-        duration=duration or bench.parameters.duration,
-        connections=bench.parameters.concurrency,
-        threads=bench.parameters.threads,
-        headers=cm.headers(),
-        variables={
-            "BENCH_ACCOUNTS": str(accounts_file),
-            "BENCH_RUN": f"{bench.run_id}-{name}",
-            "BENCH_AMOUNT": bench.parameters.purchase_amount,
-            "BENCH_REFERENCE": reference,
-        },
-        work_dir=bench.work_dir,
-        name=name,
-    )
+    with cpu_usage(bench.memory) as cpu:
+        answered = run_wrk(
+            script="purchase.lua",
+            url=cm.url,
+            duration=duration or bench.parameters.duration,
+            connections=bench.parameters.concurrency,
+            threads=bench.parameters.threads,
+            headers=cm.headers(),
+            variables={
+                "BENCH_ACCOUNTS": str(accounts_file),
+                "BENCH_RUN": f"{bench.run_id}-{name}",
+                "BENCH_AMOUNT": bench.parameters.purchase_amount,
+                "BENCH_REFERENCE": reference,
+            },
+            work_dir=bench.work_dir,
+            name=name,
+        )
+    return answered, cpu
 
 
-def _pgbench(bench: Bench, accounts: list[str], name: str):
+def _pgbench(bench: Bench, accounts: list[str], name: str) -> tuple[PgbenchResult, dict]:
     cm = bench.stack.credit_manager
     bench.wait_until_quiet(name)
     cm.query(f"DROP TABLE IF EXISTS {PICK_TABLE}")
     cm.query(f"CREATE TABLE {PICK_TABLE} (n integer PRIMARY KEY, id uuid NOT NULL)")
     try:
         cm.query(f"INSERT INTO {PICK_TABLE} SELECT n, id::uuid FROM unnest(%s::text[]) WITH ORDINALITY AS a(id, n)", [accounts])
-        return run_pgbench(
-            database_url=cm.variables["DATABASE_URL"],
-            script=PGBENCH_SCRIPT,
-            duration=bench.parameters.duration,
-            clients=bench.parameters.concurrency,
-            threads=bench.parameters.threads,
-            variables={"accounts": str(len(accounts)), "amount": bench.parameters.purchase_amount},
-            work_dir=bench.work_dir,
-            name=name,
-        )
+        with cpu_usage(bench.memory) as cpu:
+            done = run_pgbench(
+                database_url=cm.variables["DATABASE_URL"],
+                script=PGBENCH_SCRIPT,
+                duration=bench.parameters.duration,
+                clients=bench.parameters.concurrency,
+                threads=bench.parameters.threads,
+                variables={"accounts": str(len(accounts)), "amount": bench.parameters.purchase_amount},
+                work_dir=bench.work_dir,
+                name=name,
+            )
+        return done, cpu
     finally:
         cm.query(f"DROP TABLE IF EXISTS {PICK_TABLE}")
 
