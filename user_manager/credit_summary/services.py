@@ -41,7 +41,8 @@ def record_credit_state(*, state: CreditAccountState, occurred_at: datetime) -> 
             summary.updated_at = max(summary.updated_at or occurred_at, occurred_at)
             summary.save(force_insert=existing is None)
             forget_customer_on_commit(customer.id)
-    logger.info("credit summary %s", "updated" if changed else "unchanged (older or repeated news)")
+    # DEBUG: the queue worker already logs each event it handles (at INFO, with its id and type).
+    logger.debug("credit summary %s", "updated" if changed else "unchanged (older or repeated news)")
     return summary
 
 
