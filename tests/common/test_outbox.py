@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from celery import current_app
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -127,6 +128,7 @@ class TestRelay:
         holder.start()
         assert holding.wait(10)
         assert relay_pending().skipped_locked
+        assert cache.get("outbox:relay-requested") is not None, "the holder must still see that a relay was asked for"
         release.set()
         holder.join()
         assert relay_pending().sent == 1

@@ -51,10 +51,18 @@ def test_garbage_on_the_topic_is_dead_lettered_and_the_consumer_keeps_going(plat
     [dead] = read_topic("credit_manager.dlq", expect=1, bootstrap_servers=broker.address)
     assert dead.value == b"\x00\x01 not an event \xff"
     assert dict(dead.headers)["dlq_origin"].startswith(b"users.events/")
-    health = platform["credit_manager"].manage("health_check", "--service", "kafka-worker", check=False)
-    report = json.loads(health.stdout)
+    # The consumer reports its progress at most once a second, so the count shows up shortly after.
+    wait_until(
+        lambda: "dead_lettered=1" in kafka_worker_checks(platform["credit_manager"])["consumer"],
+        timeout=15,
+        what="the dead-lettered message in the consumer's health report",
+    )
+
+
+def kafka_worker_checks(service) -> dict[str, str]:
+    health = service.manage("health_check", "--service", "kafka-worker", check=False)
     assert health.returncode == 0, health.stdout
-    assert "dead_lettered=1" in report["checks"]["consumer"]
+    return json.loads(health.stdout)["checks"]
 
 
 def test_a_queue_worker_killed_mid_task_loses_nothing_and_the_effect_happens_once(platform, keys):

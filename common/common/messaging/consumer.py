@@ -40,7 +40,7 @@ class EventConsumer:
         dispatch: Dispatch,
         dead_letter: DeadLetter,
         record_progress: RecordProgress,
-        batch_size: int = 100,
+        batch_size: int = 500,
         poll_timeout_ms: int = 1000,
         retry_backoff_seconds: float = 1.0,
         lost_position_check_seconds: float = 5.0,
@@ -133,16 +133,15 @@ class EventConsumer:
         The payload is checked once, by the queue worker that applies it (an invalid one is
         dead-lettered there, without retries).
         """
-        origin = f"{message.topic}/{message.partition}@{message.offset}"
         try:
             event = parse_event(message.value)
             if handler_for(event.type) is None:
-                logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": origin})
+                logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": _origin(message)})
                 counts["skipped"] += 1
                 return None
         except InvalidEvent as exc:
             try:
-                self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=origin)
+                self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=_origin(message))
             except Exception as dlq_error:  # noqa: BLE001 - the message stays until the DLQ takes it
                 raise HandOffFailed(f"dead-letter topic unavailable: {dlq_error!r}") from dlq_error
             counts["dead_lettered"] += 1
@@ -199,3 +198,7 @@ class EventConsumer:
         except KafkaError as exc:
             # A rebalance, or the coordinator away: these messages come again; handlers are idempotent.
             logger.warning("offset commit failed, messages will be redelivered: %r", exc)
+
+
+def _origin(message: ConsumerRecord) -> str:
+    return f"{message.topic}/{message.partition}@{message.offset}"

@@ -78,10 +78,11 @@ def relay_pending(*, batch_size: int | None = None) -> RelayResult:
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     sent = 0
     while True:
-        _clear_relay_request()
         with transaction.atomic():
             if not _try_relay_lock():
+                # The request stays set: the relay holding the lock sees it and looks once more.
                 return RelayResult(sent=sent, failed=0, skipped_locked=True)
+            _clear_relay_request()
             rows = list(
                 OutboxEvent.objects.select_for_update(skip_locked=True)
                 .filter(sent_at__isnull=True)
