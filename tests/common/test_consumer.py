@@ -27,11 +27,18 @@ def dead_letter_topic():
 
 
 def produce(topic, *values):
+    """Write ``values`` in order; one key, so they share a partition and keep their order there."""
     producer = KafkaProducer(**client_config(), acks="all")
     for value in values:
         producer.send(topic, key=b"k", value=value)
     producer.flush()
     producer.close()
+
+
+def event_consumer(kafka_consumer, dispatch, **options) -> EventConsumer:
+    """The consumer as ``consume_kafka`` wires it, with the dispatch (and any option) the test needs."""
+    options = {"dead_letter": send_to_dead_letter, "record_progress": record_progress, **options}
+    return EventConsumer(consumer=kafka_consumer, dispatch=dispatch, **options)
 
 
 def consume_until(consumer: EventConsumer, total: int, polls: int = 30) -> dict:
@@ -66,13 +73,7 @@ class TestConsumer:
 
         dispatched = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = EventConsumer(
-            consumer=kafka_consumer,
-            dispatch=dispatched.extend,
-            dead_letter=send_to_dead_letter,
-            record_progress=record_progress,
-            progress_interval_seconds=0,
-        )
+        consumer = event_consumer(kafka_consumer, dispatched.extend, progress_interval_seconds=0)
         outcomes = consume_until(consumer, 4)
 
         assert outcomes == {"handled": 1, "skipped": 1, "dead_lettered": 2}
@@ -102,14 +103,7 @@ class TestConsumer:
             dispatched.extend(batch)
 
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = EventConsumer(
-            consumer=kafka_consumer,
-            dispatch=flaky_broker,
-            dead_letter=send_to_dead_letter,
-            record_progress=record_progress,
-            batch_size=1,
-            retry_backoff_seconds=0,
-        )
+        consumer = event_consumer(kafka_consumer, flaky_broker, batch_size=1, retry_backoff_seconds=0)
         first = consume_until(consumer, 1)
         assert first == {"handled": 1}
         assert committed_offset(kafka_consumer, kafka_topic) == 1
@@ -122,10 +116,9 @@ class TestConsumer:
         handled("user.created", lambda event: None)
         produce(kafka_topic, *(make_user_created().to_bytes() for _ in range(3)))
         recorded = []
-        consumer = EventConsumer(
-            consumer=create_consumer(topics=[kafka_topic], group_id=group),
-            dispatch=lambda batch: None,
-            dead_letter=send_to_dead_letter,
+        consumer = event_consumer(
+            create_consumer(topics=[kafka_topic], group_id=group),
+            lambda batch: None,
             record_progress=lambda counts: recorded.append(dict(counts)),
             progress_interval_seconds=3600,
         )
@@ -139,17 +132,10 @@ class TestConsumer:
     def test_events_are_handed_off_in_batches_in_offset_order(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
         handled("user.created", lambda event: None)
         events = [make_user_created() for _ in range(7)]
-        producer = KafkaProducer(**client_config(), acks="all")
-        for event in events:
-            producer.send(kafka_topic, value=event.to_bytes(), partition=0)
-        producer.send(kafka_topic, value=b"not an event", partition=0)
-        producer.flush()
-        producer.close()
+        produce(kafka_topic, *(e.to_bytes() for e in events), b"not an event")
         batches = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = EventConsumer(
-            consumer=kafka_consumer, dispatch=batches.append, dead_letter=send_to_dead_letter, record_progress=record_progress, batch_size=3
-        )
+        consumer = event_consumer(kafka_consumer, batches.append, batch_size=3)
         assert consume_until(consumer, 8) == {"handled": 7, "dead_lettered": 1}
         assert [len(b) for b in batches] == [3, 3, 1]
         assert [e.id for b in batches for e in b] == [e.id for e in events]
@@ -161,11 +147,7 @@ class TestConsumer:
     ):
         handled("user.created", lambda event: None)
         events = [make_user_created() for _ in range(4)]
-        producer = KafkaProducer(**client_config(), acks="all")
-        for event in events:
-            producer.send(kafka_topic, value=event.to_bytes(), partition=0)
-        producer.flush()
-        producer.close()
+        produce(kafka_topic, *(e.to_bytes() for e in events))
         batches, failures = [], [1]
 
         def flaky_broker(batch):
@@ -175,14 +157,7 @@ class TestConsumer:
             batches.append([e.id for e in batch])
 
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = EventConsumer(
-            consumer=kafka_consumer,
-            dispatch=flaky_broker,
-            dead_letter=send_to_dead_letter,
-            record_progress=record_progress,
-            batch_size=2,
-            retry_backoff_seconds=0,
-        )
+        consumer = event_consumer(kafka_consumer, flaky_broker, batch_size=2, retry_backoff_seconds=0)
         assert consume_until(consumer, 2) == {"handled": 2}
         assert committed_offset(kafka_consumer, kafka_topic) == 2
         consume_until(consumer, 2)
@@ -196,9 +171,7 @@ class TestConsumer:
         produce(kafka_topic, make_user_created().to_bytes())
         dispatched = []
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = EventConsumer(
-            consumer=kafka_consumer, dispatch=dispatched.extend, dead_letter=send_to_dead_letter, record_progress=record_progress
-        )
+        consumer = event_consumer(kafka_consumer, dispatched.extend)
         assert consume_until(consumer, 1) == {"handled": 1}
         assert kafka_consumer.config["enable_auto_commit"] is False
         kafka_consumer.close()
@@ -217,13 +190,8 @@ class TestBrokerDataLoss:
                 # One message: after the restart the new one sits at offset 0 again, below our position (1).
                 produce("users.events", make_user_created().to_bytes())
                 dispatched = []
-                consumer = EventConsumer(
-                    consumer=create_consumer(topics=["users.events"], group_id="data-loss"),
-                    dispatch=dispatched.extend,
-                    dead_letter=send_to_dead_letter,
-                    record_progress=record_progress,
-                    lost_position_check_seconds=0,
-                )
+                kafka_consumer = create_consumer(topics=["users.events"], group_id="data-loss")
+                consumer = event_consumer(kafka_consumer, dispatched.extend, lost_position_check_seconds=0)
                 consume_until(consumer, 1)
                 assert len(dispatched) == 1
 
