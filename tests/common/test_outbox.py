@@ -17,6 +17,7 @@ from django.utils import timezone
 from common.events import new_event
 from common.events.payloads import USER_BLOCKED, UserStatusChanged
 from common.messaging.kafka import discard_producer
+from common.outbox import services
 from common.outbox.models import OutboxEvent
 from common.outbox.services import publish, purge_sent, relay_pending, replay_since
 from common.testing import read_topic
@@ -128,15 +129,13 @@ class TestRelay:
         holder.start()
         assert holding.wait(10)
         assert relay_pending().skipped_locked
-        assert cache.get("outbox:relay-requested") is not None, "the holder must still see that a relay was asked for"
+        assert cache.get(services._RELAY_REQUESTED) is not None, "the holder must still see that a relay was asked for"
         release.set()
         holder.join()
         assert relay_pending().sent == 1
 
     def test_a_commit_while_the_relay_sends_is_sent_by_that_relay(self, kafka_topic, monkeypatch):
         """The task queued for that commit may find the relay lock still held and give up."""
-        from common.outbox import services
-
         publish_one(kafka_topic)
         send, late = services._send, {}
 

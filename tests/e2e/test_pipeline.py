@@ -52,17 +52,17 @@ def test_garbage_on_the_topic_is_dead_lettered_and_the_consumer_keeps_going(plat
     assert dead.value == b"\x00\x01 not an event \xff"
     assert dict(dead.headers)["dlq_origin"].startswith(b"users.events/")
     # The consumer reports its progress at most once a second, so the count shows up shortly after.
-    wait_until(
-        lambda: "dead_lettered=1" in kafka_worker_checks(platform["credit_manager"])["consumer"],
+    health = wait_until(
+        lambda: (h := kafka_worker_health(platform["credit_manager"])) and "dead_lettered=1" in h.stdout and h,
         timeout=15,
         what="the dead-lettered message in the consumer's health report",
     )
-
-
-def kafka_worker_checks(service) -> dict[str, str]:
-    health = service.manage("health_check", "--service", "kafka-worker", check=False)
     assert health.returncode == 0, health.stdout
-    return json.loads(health.stdout)["checks"]
+    assert "dead_lettered=1" in json.loads(health.stdout)["checks"]["consumer"]
+
+
+def kafka_worker_health(service):
+    return service.manage("health_check", "--service", "kafka-worker", check=False)
 
 
 def test_a_queue_worker_killed_mid_task_loses_nothing_and_the_effect_happens_once(platform, keys):
