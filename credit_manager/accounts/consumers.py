@@ -1,58 +1,37 @@
 """How credit_manager reacts to customer events (registered by type; run once each by the queue worker).
 
-An event about a customer whose account does not exist yet (it overtook ``user.created``) fails
-with an ordinary error, so it is retried until the account is there (or dead-lettered).
+Every ``user.*`` event carries the customer's state and version, so all five apply the same way:
+the account follows the newest state (the inbox drops older ones as stale). An event that cannot
+open a missing account (published before events carried the whole state) is parked until the
+account exists, never dead-lettered for arriving early.
 """
 
 from __future__ import annotations
 
-from accounts import services
-from analysis.services import onboard_customer, reanalyse_after_income_change
+from analysis.services import apply_customer_change
+from common.errors import NotFound
 from common.events import CloudEvent, payload_of
-from common.events.payloads import (
-    USER_BLOCKED,
-    USER_CLOSED,
-    USER_CREATED,
-    USER_UNBLOCKED,
-    USER_UPDATED,
-    UserCreated,
-    UserStatusChanged,
-    UserUpdated,
-)
-from common.messaging.registry import event_handler
+from common.events.payloads import USER_BLOCKED, USER_CLOSED, USER_CREATED, USER_UNBLOCKED, USER_UPDATED, CustomerState
+from common.inbox.services import Versioned
+from common.messaging.registry import EventNotReady, event_handler
+
+CUSTOMER_VERSION = Versioned("customer")
 
 
-@event_handler(USER_CREATED)
-def on_user_created(event: CloudEvent) -> None:
-    payload = payload_of(event)
-    assert isinstance(payload, UserCreated)
-    onboard_customer(user_id=payload.user_id, birth_date=payload.birth_date, monthly_income=payload.monthly_income)
-
-
-@event_handler(USER_UPDATED)
-def on_user_updated(event: CloudEvent) -> None:
-    payload = payload_of(event)
-    assert isinstance(payload, UserUpdated)
-    if payload.monthly_income is not None:  # only a new income matters to the analysis
-        reanalyse_after_income_change(user_id=payload.user_id, monthly_income=payload.monthly_income)
-
-
-@event_handler(USER_BLOCKED)
-def on_user_blocked(event: CloudEvent) -> None:
-    services.freeze_account(user_id=_status_change(event).user_id)
-
-
-@event_handler(USER_UNBLOCKED)
-def on_user_unblocked(event: CloudEvent) -> None:
-    services.unfreeze_account(user_id=_status_change(event).user_id)
-
-
-@event_handler(USER_CLOSED)
-def on_user_closed(event: CloudEvent) -> None:
-    services.close_account(user_id=_status_change(event).user_id)
-
-
-def _status_change(event: CloudEvent) -> UserStatusChanged:
-    payload = payload_of(event)
-    assert isinstance(payload, UserStatusChanged)
-    return payload
+@event_handler(USER_CREATED, versioned=CUSTOMER_VERSION)
+@event_handler(USER_UPDATED, versioned=CUSTOMER_VERSION)
+@event_handler(USER_BLOCKED, versioned=CUSTOMER_VERSION)
+@event_handler(USER_UNBLOCKED, versioned=CUSTOMER_VERSION)
+@event_handler(USER_CLOSED, versioned=CUSTOMER_VERSION)
+def on_customer_changed(event: CloudEvent) -> None:
+    customer = payload_of(event)
+    assert isinstance(customer, CustomerState)
+    try:
+        apply_customer_change(
+            user_id=customer.user_id,
+            status=customer.status,
+            birth_date=customer.birth_date,
+            monthly_income=customer.monthly_income,
+        )
+    except NotFound as exc:
+        raise EventNotReady("the customer's account is not open yet") from exc

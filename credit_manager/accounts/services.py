@@ -59,12 +59,14 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     return account
 
 
+def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
+    """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
+    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(user_id=user_id).first()
+
+
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
-    """Like :func:`lock_account`, by customer. Not found is an ordinary error: a customer event that
-    overtook ``user.created`` is retried until the account exists."""
-    account = (
-        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(user_id=user_id).first()
-    )
+    """Like :func:`lock_account`, by customer."""
+    account = lock_account_of_customer_if_any(user_id=user_id)
     if account is None:
         raise NotFound("No credit account for this customer (yet).", code="account_not_found")
     return account
@@ -108,13 +110,23 @@ def account_state(account: CreditAccount) -> CreditAccountState:
     )
 
 
+def follow_customer_status(account: CreditAccount, *, customer_status: str) -> None:
+    """Bring a locked account in line with its customer's status: blocked freezes it, active unfreezes it,
+    closed closes it. A status the account already follows changes nothing, so applying the newest
+    status alone gives the same account as applying every change in order."""
+    if customer_status == "blocked":
+        _freeze(account)
+    elif customer_status == "active":
+        _unfreeze(account)
+    elif customer_status == "closed":
+        _close(account)
+
+
 def freeze_account(*, user_id: uuid.UUID) -> CreditAccount:
     """The customer was blocked: no more purchases (payments and refunds are still taken). Repeats change nothing."""
     with transaction.atomic():
         account = lock_account_of_customer(user_id=user_id)
-        if account.status in FREEZABLE:
-            update_account(account, status=AccountStatus.FROZEN)
-            announce(account, CREDIT_ACCOUNT_FROZEN)
+        _freeze(account)
     return account
 
 
@@ -122,9 +134,7 @@ def unfreeze_account(*, user_id: uuid.UUID) -> CreditAccount:
     """The customer was unblocked: back to what the account's current decision says. Repeats change nothing."""
     with transaction.atomic():
         account = lock_account_of_customer(user_id=user_id)
-        if account.status == AccountStatus.FROZEN:
-            update_account(account, status=status_by_decision(account))
-            announce(account, CREDIT_ACCOUNT_UNFROZEN)
+        _unfreeze(account)
     return account
 
 
@@ -133,15 +143,31 @@ def close_account(*, user_id: uuid.UUID) -> CreditAccount:
     on the payment that clears the balance (status ``closing``, announced as frozen)."""
     with transaction.atomic():
         account = lock_account_of_customer(user_id=user_id)
-        if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
-            return account
-        if account.balance == 0:
-            update_account(account, status=AccountStatus.CLOSED)
-            announce(account, CREDIT_ACCOUNT_CLOSED)
-        else:
-            update_account(account, status=AccountStatus.CLOSING)
-            announce(account, CREDIT_ACCOUNT_FROZEN)
+        _close(account)
     return account
+
+
+def _freeze(account: CreditAccount) -> None:
+    if account.status in FREEZABLE:
+        update_account(account, status=AccountStatus.FROZEN)
+        announce(account, CREDIT_ACCOUNT_FROZEN)
+
+
+def _unfreeze(account: CreditAccount) -> None:
+    if account.status == AccountStatus.FROZEN:
+        update_account(account, status=status_by_decision(account))
+        announce(account, CREDIT_ACCOUNT_UNFROZEN)
+
+
+def _close(account: CreditAccount) -> None:
+    if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
+        return
+    if account.balance == 0:
+        update_account(account, status=AccountStatus.CLOSED)
+        announce(account, CREDIT_ACCOUNT_CLOSED)
+    else:
+        update_account(account, status=AccountStatus.CLOSING)
+        announce(account, CREDIT_ACCOUNT_FROZEN)
 
 
 def status_by_decision(account: CreditAccount) -> AccountStatus:

@@ -18,7 +18,15 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import AccountStatus, CreditAccount
-from accounts.services import announce, lock_account, lock_account_of_customer, open_account, update_account
+from accounts.services import (
+    announce,
+    follow_customer_status,
+    lock_account,
+    lock_account_of_customer,
+    lock_account_of_customer_if_any,
+    open_account,
+    update_account,
+)
 from analysis import selectors
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
 from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
@@ -31,12 +39,37 @@ logger = logging.getLogger(__name__)
 ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, AccountStatus.FROZEN)
 
 
+def apply_customer_change(
+    *, user_id: uuid.UUID, status: str | None, birth_date: date | None, monthly_income: Decimal | None
+) -> CreditAccount:
+    """Bring the customer's account in line with the customer as user_manager now describes it.
+
+    Every customer event carries the customer's state, so this is one operation whatever happened:
+    an account not opened yet is opened and analysed (an event that overtook ``user.created``
+    carries what that needs), a new income is analysed again, and the account follows the
+    customer's status. Applying the newest state alone gives the account that applying every change
+    in order gives. Raises :class:`NotFound` when there is no account and the event cannot open one
+    (an event published before events carried the whole state): it can apply once the account exists.
+    """
+    with transaction.atomic(savepoint=False):  # run once per event inside its transaction: no savepoint needed
+        account = lock_account_of_customer_if_any(user_id=user_id)
+        if account is None:
+            if birth_date is None or monthly_income is None:
+                raise NotFound("No credit account for this customer yet.", code="account_not_found")
+            account = onboard_customer(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+        elif monthly_income is not None and monthly_income != account.monthly_income:
+            _reanalyse(account, monthly_income=monthly_income)
+        if status is not None:
+            follow_customer_status(account, customer_status=status)
+    return account
+
+
 def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
     """A new customer: open the account and decide the credit. A customer seen before changes nothing.
 
     The account was inserted by this transaction, so it is already locked: no second read to lock it.
     """
-    with transaction.atomic(savepoint=False):  # run once per event inside its transaction: no savepoint needed
+    with transaction.atomic(savepoint=False):
         account, created = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
         if created:
             analyse_account(account=account, trigger=Trigger.ONBOARDING)
@@ -46,11 +79,14 @@ def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: De
 def reanalyse_after_income_change(*, user_id: uuid.UUID, monthly_income: Decimal) -> CreditDecision | None:
     """Record the customer's new income and analyse again; an account being closed is not analysed."""
     with transaction.atomic():
-        account = lock_account_of_customer(user_id=user_id)
-        update_account(account, monthly_income=monthly_income)
-        if account.status not in ANALYSED:
-            return None
-        return analyse_account(account=account, trigger=Trigger.INCOME_CHANGE)
+        return _reanalyse(lock_account_of_customer(user_id=user_id), monthly_income=monthly_income)
+
+
+def _reanalyse(account: CreditAccount, *, monthly_income: Decimal) -> CreditDecision | None:
+    update_account(account, monthly_income=monthly_income)
+    if account.status not in ANALYSED:
+        return None
+    return analyse_account(account=account, trigger=Trigger.INCOME_CHANGE)
 
 
 def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecision:

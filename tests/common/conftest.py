@@ -10,10 +10,12 @@ from common.messaging import registry
 
 @pytest.fixture
 def handled(monkeypatch):
-    """``handled("user.created", fn)``: register a handler for one test only."""
+    """``handled("user.created", fn, versioned=...)``: register a handler for one test only."""
 
-    def register(event_type, handler):
+    def register(event_type, handler, versioned=None):
         monkeypatch.setitem(registry._handlers, event_type, handler)
+        if versioned is not None:
+            monkeypatch.setitem(registry._versioning, event_type, versioned)
         return handler
 
     return register
@@ -21,12 +23,12 @@ def handled(monkeypatch):
 
 @pytest.fixture
 def make_user_created():
-    def make() -> CloudEvent:
-        user_id = uuid.uuid4()
-        return new_event(
-            USER_CREATED,
-            subject=user_id,
-            data=UserCreated(user_id=user_id, birth_date="1990-01-01", monthly_income=Decimal("2500.00"), status="active"),
+    def make(user_id: uuid.UUID | None = None, version: int | None = None) -> CloudEvent:
+        """A user.created event (of a new customer unless ``user_id``), versioned if ``version``."""
+        user_id = user_id or uuid.uuid4()
+        data = UserCreated(
+            user_id=user_id, version=version, birth_date="1990-01-01", monthly_income=Decimal("2500.00"), status="active"
         )
+        return new_event(USER_CREATED, subject=user_id, data=data)
 
     return make

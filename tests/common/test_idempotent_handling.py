@@ -2,16 +2,22 @@
 
 import json
 import threading
+import time
 import uuid
 
 import pytest
 from django.db import connection
 from django.test import override_settings
+from kafka.errors import KafkaTimeoutError
 
-from common.events import payload_of
-from common.inbox.models import ProcessedEvent
-from common.inbox.services import handle_once
+from common.events import InvalidEvent, payload_of
+from common.inbox.models import AppliedVersion, ProcessedEvent
+from common.inbox.services import Versioned, handle_once
+from common.messaging import tasks
+from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import discard_producer, ensure_topics
+from common.messaging.registry import EventNotReady
+from common.messaging.stats import read_progress
 from common.messaging.tasks import process_event, process_events
 from common.testing import read_topic
 
@@ -21,8 +27,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 class TestHandleOnce:
     def test_a_redelivered_event_has_no_second_effect(self, make_user_created):
         event, effects = make_user_created(), []
-        assert handle_once(event, effects.append) is True
-        assert handle_once(event, effects.append) is False
+        assert handle_once(event, effects.append) == "handled"
+        assert handle_once(event, effects.append) == "duplicate"
         assert effects == [event]
 
     def test_a_failed_handler_leaves_no_trace_so_the_retry_runs(self, make_user_created):
@@ -34,27 +40,107 @@ class TestHandleOnce:
         with pytest.raises(RuntimeError):
             handle_once(event, failing)
         assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
-        assert handle_once(event, lambda _: None) is True
+        assert handle_once(event, lambda _: None) == "handled"
 
     def test_two_concurrent_deliveries_apply_once(self, make_user_created):
-        event, effects, barrier = make_user_created(), [], threading.Barrier(2)
+        """The second delivery arrives while the first is still inside its (slow) handler."""
+        event, effects = make_user_created(), []
+        outcomes = run_concurrently([event, event], handler=slow(effects.append))
+        assert sorted(outcomes) == ["duplicate", "handled"] and len(effects) == 1
 
-        def slow_handler(e):
-            effects.append(e)
 
-        def deliver():
-            try:
-                barrier.wait()
-                handle_once(event, slow_handler)
-            finally:
-                connection.close()
+def slow(handler, seconds: float = 0.3):
+    def run(event):
+        handler(event)
+        time.sleep(seconds)
 
-        threads = [threading.Thread(target=deliver) for _ in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert len(effects) == 1
+    return run
+
+
+def run_concurrently(events, *, handler, versioned=None) -> list[str]:
+    """Deliver each event from its own thread (and database connection), all at once."""
+    barrier, outcomes = threading.Barrier(len(events)), []
+
+    def deliver(event):
+        try:
+            barrier.wait()
+            outcomes.append(handle_once(event, handler, versioned))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(event,)) for event in events]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+CUSTOMER = Versioned("customer")
+
+
+class TestNewestVersionWins:
+    """Events of one aggregate, in any order: only a version newer than the one applied reaches the handler."""
+
+    def test_an_older_version_arriving_late_is_stale_and_never_applied(self, make_user_created):
+        user_id, applied = uuid.uuid4(), []
+        v1, v2, v3 = (make_user_created(user_id, version=v) for v in (1, 2, 3))
+        outcomes = [handle_once(e, lambda e: applied.append(e.data["version"]), CUSTOMER) for e in (v1, v3, v2)]
+        assert outcomes == ["handled", "handled", "stale"] and applied == [1, 3]
+        assert AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 3
+        assert ProcessedEvent.objects.get(event_id=v2.id).outcome == "stale"
+        assert handle_once(v2, applied.append, CUSTOMER) == "duplicate"
+
+    def test_the_same_version_again_under_another_id_is_stale(self, make_user_created):
+        user_id = uuid.uuid4()
+        first, again = make_user_created(user_id, version=4), make_user_created(user_id, version=4)
+        assert [handle_once(e, lambda _: None, CUSTOMER) for e in (first, again)] == ["handled", "stale"]
+
+    def test_aggregates_are_ordered_each_on_its_own(self, make_user_created):
+        newer_elsewhere = make_user_created(version=9)
+        older_here = make_user_created(version=1)
+        assert [handle_once(e, lambda _: None, CUSTOMER) for e in (newer_elsewhere, older_here)] == ["handled", "handled"]
+
+    def test_an_event_without_a_version_is_applied_as_it_arrives(self, make_user_created):
+        """Events published before versions were carried (a rolling deploy) still apply."""
+        user_id, applied = uuid.uuid4(), []
+        handle_once(make_user_created(user_id, version=5), applied.append, CUSTOMER)
+        assert handle_once(make_user_created(user_id), applied.append, CUSTOMER) == "handled"
+        assert len(applied) == 2 and AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 5
+
+    def test_a_version_that_is_not_a_positive_integer_is_an_invalid_event(self, make_user_created):
+        bad = make_user_created(version=1).model_copy(update={"data": {**make_user_created().data, "version": "2"}})
+        with pytest.raises(InvalidEvent, match="version"):
+            handle_once(bad, lambda _: None, CUSTOMER)
+        assert not ProcessedEvent.objects.filter(event_id=bad.id).exists()
+
+    def test_a_failed_handler_leaves_the_applied_version_as_it_was(self, make_user_created):
+        user_id = uuid.uuid4()
+        handle_once(make_user_created(user_id, version=1), lambda _: None, CUSTOMER)
+
+        def failing(_):
+            raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            handle_once(make_user_created(user_id, version=2), failing, CUSTOMER)
+        assert AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 1
+
+    def test_concurrent_versions_of_one_aggregate_apply_one_at_a_time_and_the_newest_stays(self, make_user_created):
+        user_id, running, overlaps, applied = uuid.uuid4(), [], [], []
+
+        def handler(event):
+            overlaps.append(bool(running))
+            running.append(1)
+            time.sleep(0.2)
+            applied.append(event.data["version"])
+            running.pop()
+
+        events = [make_user_created(user_id, version=v) for v in (2, 3, 1)]
+        outcomes = run_concurrently(events, handler=handler, versioned=CUSTOMER)
+        assert not any(overlaps), "two versions of one aggregate were applied at the same time"
+        assert applied[-1] == 3 and applied == sorted(applied)
+        assert outcomes.count("handled") == len(applied) and outcomes.count("stale") == 3 - len(applied)
+        assert AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 3
 
 
 class TestProcessEventTask:
@@ -154,3 +240,68 @@ class TestProcessEventsTask:
         process_events.apply(args=[[e.to_json() for e in events]])
         assert effects == [e.id for e in events]
         assert ProcessedEvent.objects.filter(event_id__in=[e.id for e in events]).count() == 3
+
+    def test_when_the_dead_letter_topic_is_away_the_batch_is_retried_from_that_event(
+        self, handled, make_user_created, monkeypatch
+    ):
+        """Stand-in: the first dead-letter write fails as it does with Kafka away; the real topic takes the retry."""
+        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
+        ensure_topics([dlq])
+        discard_producer()
+        effects = []
+        handled("user.created", lambda event: effects.append(payload_of(event).user_id))
+        before, after = make_user_created(), make_user_created()
+        bad = json.loads(make_user_created().to_bytes())
+        bad["data"]["monthly_income"] = "lots"
+        failures = [KafkaTimeoutError("dead-letter topic away")]
+
+        def dead_letter_once_away(*args, **kwargs):
+            if failures:
+                raise failures.pop()
+            return send_to_dead_letter(*args, **kwargs)
+
+        monkeypatch.setattr(tasks, "send_to_dead_letter", dead_letter_once_away)
+        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
+            # apply() runs the retry eagerly, with the arguments the retry was given.
+            outcome = process_events.apply(args=[[before.to_json(), json.dumps(bad), after.to_json()]]).get()
+            discard_producer()
+        assert outcome == {"dead_lettered": 1, "handled": 1}, "the retry carries the bad event and what follows it"
+        assert effects == [payload_of(before).user_id, payload_of(after).user_id]
+        [record] = read_topic(dlq, expect=1)
+        assert json.loads(record.value)["id"] == bad["id"]
+
+    def test_an_event_that_cannot_apply_yet_is_parked_and_never_dead_lettered(self, handled, make_user_created, settings):
+        waits = [1] * (settings.EVENT_MAX_ATTEMPTS + 2)
+        effects = []
+
+        def handler(event):
+            if waits:
+                waits.pop()
+                raise EventNotReady("the account is not open yet")
+            effects.append(event.id)
+
+        handled("user.created", handler)
+        event = make_user_created()
+        # apply() runs the retries eagerly, past EVENT_MAX_ATTEMPTS: parking has no limit.
+        assert process_event.apply(args=[event.to_json()]).get() == "handled"
+        assert effects == [event.id] and not waits
+
+    def test_a_batch_hands_an_event_that_cannot_apply_yet_on_alone(self, handled, make_user_created, monkeypatch):
+        early, ready, queued = make_user_created(), make_user_created(), []
+
+        def handler(event):
+            if event.id == early.id:
+                raise EventNotReady("the account is not open yet")
+
+        handled("user.created", handler)
+        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
+        assert process_events.apply(args=[[early.to_json(), ready.to_json()]]).get() == {"parked": 1, "handled": 1}
+        assert [options["args"] for options in queued] == [[early.to_json()]]
+
+    def test_stale_events_are_counted_in_the_consumers_progress(self, handled, make_user_created):
+        handled("user.created", lambda event: None, versioned=Versioned("customer"))
+        user_id = uuid.uuid4()
+        before = read_progress().get("stale", 0)
+        newer, older = make_user_created(user_id, version=2), make_user_created(user_id, version=1)
+        assert process_events.apply(args=[[newer.to_json(), older.to_json()]]).get() == {"handled": 1, "stale": 1}
+        assert read_progress()["stale"] == before + 1

@@ -6,7 +6,16 @@ from decimal import Decimal
 
 from accounts.models import CreditAccount
 from common.events import CloudEvent, new_event
-from common.events.payloads import USER_CREATED, UserCreated
+from common.events.payloads import (
+    USER_BLOCKED,
+    USER_CLOSED,
+    USER_CREATED,
+    USER_UNBLOCKED,
+    USER_UPDATED,
+    UserCreated,
+    UserStatusChanged,
+    UserUpdated,
+)
 from common.messaging.tasks import process_event
 from common.outbox.models import OutboxEvent
 from ledger.services import post_transaction
@@ -22,9 +31,43 @@ def years_ago(years: int, *, days: int = 0) -> date:
 
 
 def user_created(user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00") -> CloudEvent:
-    user_id = user_id or uuid.uuid4()
-    data = UserCreated(user_id=user_id, birth_date=years_ago(age), monthly_income=Decimal(income), status="active")
-    return new_event(USER_CREATED, subject=user_id, data=data)
+    return CustomerHistory(user_id, age=age, income=income).created()
+
+
+class CustomerHistory:
+    """One customer's events as user_manager publishes them: each the next version, with the whole state."""
+
+    def __init__(self, user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00") -> None:
+        self.user_id = user_id or uuid.uuid4()
+        self.birth_date = years_ago(age)
+        self.income = Decimal(income)
+        self.status = "active"
+        self.version = 0
+
+    def created(self) -> CloudEvent:
+        return self._next(USER_CREATED, UserCreated)
+
+    def blocked(self) -> CloudEvent:
+        return self._next(USER_BLOCKED, UserStatusChanged, status="blocked")
+
+    def unblocked(self) -> CloudEvent:
+        return self._next(USER_UNBLOCKED, UserStatusChanged, status="active")
+
+    def closed(self) -> CloudEvent:
+        return self._next(USER_CLOSED, UserStatusChanged, status="closed")
+
+    def income_changed(self, income: str) -> CloudEvent:
+        return self._next(USER_UPDATED, UserUpdated, income=Decimal(income), changed_fields=["monthly_income"])
+
+    def _next(self, event_type: str, payload, *, status: str | None = None, income: Decimal | None = None, **extra):
+        self.version += 1
+        self.status = status or self.status
+        self.income = self.income if income is None else income
+        data = payload(
+            user_id=self.user_id, version=self.version, status=self.status, birth_date=self.birth_date,
+            monthly_income=self.income, **extra,
+        )  # fmt: skip
+        return new_event(event_type, subject=self.user_id, data=data)
 
 
 def onboard(**kwargs) -> CreditAccount:

@@ -28,6 +28,7 @@ class TestRegisterCustomer:
         assert event.event_type == "user.created" and event.topic == "users.events" and event.key == body["id"]
         assert event.envelope["data"] == {
             "user_id": body["id"],
+            "version": 1,
             "birth_date": "1990-05-01",
             "monthly_income": "5000.00",
             "status": "active",

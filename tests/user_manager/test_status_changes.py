@@ -24,6 +24,17 @@ def announced(customer_id) -> list[tuple[str, dict]]:
     return [(event.event_type, event.envelope["data"]) for event in events]
 
 
+def state(customer: dict, *, version: int, status: str) -> dict:
+    """What every customer event carries: the customer's version and what credit_manager needs."""
+    return {
+        "user_id": customer["id"],
+        "version": version,
+        "status": status,
+        "birth_date": customer["birth_date"],
+        "monthly_income": customer["monthly_income"],
+    }
+
+
 class TestBlock:
     def test_blocks_an_active_customer_and_announces_it_with_the_reason(self, create_customer, writer):
         created = create_customer()
@@ -31,7 +42,7 @@ class TestBlock:
         assert response.status_code == 200, response.content
         assert response.json()["status"] == "blocked" and response["ETag"] == '"2"'
         assert announced(created["id"]) == [
-            ("user.blocked", {"user_id": created["id"], "status": "blocked", "reason": "chargeback fraud suspected"})
+            ("user.blocked", {**state(created, version=2, status="blocked"), "reason": "chargeback fraud suspected"})
         ]
 
     @pytest.mark.parametrize("body", [None, {}])
@@ -55,7 +66,7 @@ class TestUnblock:
         response = act(writer, created["id"], "unblock", {"reason": "cleared"})
         assert response.status_code == 200 and response.json()["status"] == "active" and response.json()["version"] == 3
         assert announced(created["id"])[-1] == (
-            "user.unblocked", {"user_id": created["id"], "status": "active", "reason": "cleared"}
+            "user.unblocked", {**state(created, version=3, status="active"), "reason": "cleared"}
         )
 
     def test_unblocking_an_active_customer_is_409(self, create_customer, writer):
@@ -75,7 +86,7 @@ class TestClose:
         assert response.status_code == 200 and response.json()["status"] == "closed"
         assert Customer.objects.filter(id=created["id"], status="closed").exists()
         assert announced(created["id"])[-1] == (
-            "user.closed", {"user_id": created["id"], "status": "closed", "reason": "customer asked"}
+            "user.closed", {**state(created, version=3 if blocked_first else 2, status="closed"), "reason": "customer asked"}
         )
 
     @pytest.mark.parametrize("action", ["block", "unblock", "close"])

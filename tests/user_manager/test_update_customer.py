@@ -41,16 +41,21 @@ class TestUpdateCustomer:
     def test_announces_the_changed_field_names_without_their_values(self, create_customer, writer):
         created = create_customer()
         patch(writer, created["id"], {"email": "new.address@example.com", "full_name": "Ana Maria Souza"})
-        assert updates(created["id"]) == [
-            {"user_id": created["id"], "changed_fields": ["full_name", "email"], "monthly_income": None}
-        ]
+        [update] = updates(created["id"])
+        assert update == {
+            "user_id": created["id"],
+            "version": 2,
+            "status": "active",
+            "birth_date": created["birth_date"],
+            "monthly_income": created["monthly_income"],
+            "changed_fields": ["full_name", "email"],
+        }
 
     def test_an_income_change_carries_the_new_income(self, create_customer, writer):
         created = create_customer(monthly_income="5000.00")
         patch(writer, created["id"], {"monthly_income": "7250.50"})
-        assert updates(created["id"]) == [
-            {"user_id": created["id"], "changed_fields": ["monthly_income"], "monthly_income": "7250.50"}
-        ]
+        [update] = updates(created["id"])
+        assert (update["changed_fields"], update["monthly_income"], update["version"]) == (["monthly_income"], "7250.50", 2)
         assert Customer.objects.get(id=created["id"]).monthly_income == Decimal("7250.50")
 
     def test_an_empty_phone_removes_it(self, create_customer, writer):

@@ -10,6 +10,7 @@ import logging
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -50,16 +51,7 @@ def register_customer(
                 monthly_income=monthly_income,
                 phone=phone,
             )
-            _announce(
-                customer,
-                USER_CREATED,
-                UserCreated(
-                    user_id=customer.id,
-                    birth_date=customer.birth_date,
-                    monthly_income=customer.monthly_income,
-                    status=customer.status,
-                ),
-            )
+            _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)))
     except IntegrityError as exc:
         raise _conflict(exc) from exc
     return customer
@@ -76,8 +68,8 @@ def update_customer(
 ) -> Customer:
     """Change the given fields (None: unchanged) and announce ``user.updated`` if anything changed.
 
-    The event names the changed fields but carries no personal data; it carries the new income,
-    the one change credit_manager acts on (it re-analyses the customer).
+    The event names the changed fields and carries the customer's state as every customer event
+    does (no name, email, tax id or phone: credit_manager acts only on the income).
     """
     wanted = {"full_name": full_name, "email": email, "phone": phone, "monthly_income": monthly_income}
     try:
@@ -91,15 +83,7 @@ def update_customer(
             for name in changed:
                 setattr(customer, name, wanted[name])
             _save_change(customer, fields=changed)
-            _announce(
-                customer,
-                USER_UPDATED,
-                UserUpdated(
-                    user_id=customer.id,
-                    changed_fields=changed,
-                    monthly_income=customer.monthly_income if "monthly_income" in changed else None,
-                ),
-            )
+            _announce(customer, USER_UPDATED, UserUpdated(**_state_of(customer), changed_fields=changed))
     except IntegrityError as exc:
         raise _conflict(exc) from exc
     return customer
@@ -136,7 +120,7 @@ def _change_status(customer_id: uuid.UUID, target: CustomerStatus, *, reason: st
             raise _refused_transition(customer, target=target)
         customer.status = target
         _save_change(customer, fields=["status"])
-        _announce(customer, event_type, UserStatusChanged(user_id=customer.id, status=customer.status, reason=reason))
+        _announce(customer, event_type, UserStatusChanged(**_state_of(customer), reason=reason))
     return customer
 
 
@@ -169,6 +153,18 @@ def _save_change(customer: Customer, *, fields: list[str]) -> None:
     customer.version += 1
     customer.save(update_fields=[*fields, "version", "updated_at"])
     forget_customer_on_commit(customer.id)
+
+
+def _state_of(customer: Customer) -> dict[str, Any]:
+    """What every customer event carries (``CustomerState``): the version orders them, the rest is
+    all that credit_manager needs, so the newest event alone tells it the whole story."""
+    return {
+        "user_id": customer.id,
+        "version": customer.version,
+        "status": customer.status,
+        "birth_date": customer.birth_date,
+        "monthly_income": customer.monthly_income,
+    }
 
 
 def _announce(customer: Customer, event_type: str, data: Payload) -> None:

@@ -9,35 +9,48 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+CustomerStatus = Literal["active", "blocked", "closed"]
 
 
 class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
-class UserCreated(Payload):
-    user_id: uuid.UUID
-    birth_date: date
-    monthly_income: Money = Field(ge=0)
-    status: str
+class CustomerState(Payload):
+    """The customer as it stands after a change: what credit_manager needs, and the version that orders it.
 
+    Every ``user.*`` event carries the whole of it, so a consumer that applies "the newest version
+    wins" reaches the same state whatever the order, the duplicates or the gaps. Events published
+    before versions were carried have none (and may lack status, birth date or income); they are
+    applied as they arrive.
+    """
 
-class UserUpdated(Payload):
     user_id: uuid.UUID
-    changed_fields: list[str]
+    version: int | None = Field(default=None, ge=1)
+    status: CustomerStatus | None = None
+    birth_date: date | None = None
     monthly_income: Money | None = Field(default=None, ge=0)
 
 
-class UserStatusChanged(Payload):
+class UserCreated(CustomerState):
+    status: CustomerStatus
+    birth_date: date
+    monthly_income: Money = Field(ge=0)
+
+
+class UserUpdated(CustomerState):
+    changed_fields: list[str] = []
+
+
+class UserStatusChanged(CustomerState):
     """Shared by user.blocked, user.unblocked and user.closed."""
 
-    user_id: uuid.UUID
-    status: str
+    status: CustomerStatus
     reason: str = ""
 
 

@@ -8,7 +8,7 @@ from common.inbox.models import ProcessedEvent
 class ProcessedEventAdmin(ReadOnlyModelAdmin):
     """Read-only list of the events this service has handled."""
 
-    list_display = ("event_type", "subject", "source", "occurred_at", "processed_at")
-    list_filter = ("event_type", "source")
+    list_display = ("event_type", "subject", "version", "outcome", "source", "occurred_at", "processed_at")
+    list_filter = ("outcome", "event_type", "source")
     search_fields = ("subject", "event_id")
 

@@ -1,43 +1,99 @@
-"""Exactly-once effect for at-least-once delivery: the handler and the inbox row commit together."""
+"""Exactly-once effect for at-least-once delivery, newest version wins: the handler, the inbox row and
+the aggregate's applied version commit together."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Literal
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from common.events import CloudEvent
-from common.inbox.models import ProcessedEvent
+from common.events import CloudEvent, InvalidEvent
+from common.inbox.models import AppliedVersion, EventOutcome, ProcessedEvent
+
+Outcome = Literal["handled", "duplicate", "stale"]
 
 
-def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None]) -> bool:
-    """Run ``handler`` for ``event`` unless it already ran; return whether it ran now.
+@dataclass(frozen=True)
+class Versioned:
+    """How a handler's events find their place in their aggregate's history.
+
+    ``aggregate`` names the kind (``customer``); the event's ``subject`` is the aggregate's id and
+    ``data[field]`` its version after the change. An event without one (published before versions
+    were carried) is applied as it arrives.
+    """
+
+    aggregate: str
+    field: str = "version"
+
+    def key(self, event: CloudEvent) -> str:
+        return f"{self.aggregate}:{event.subject}"
+
+    def version_of(self, event: CloudEvent) -> int | None:
+        version = event.data.get(self.field)
+        if version is None:
+            return None
+        if type(version) is not int or version < 1:
+            raise InvalidEvent(f"{event.type} data: {self.field} must be a positive integer")
+        return version
+
+
+def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versioned: Versioned | None = None) -> Outcome:
+    """Run ``handler`` for ``event`` unless it already ran or a newer version is applied; say which.
 
     The inbox row is inserted first (``ON CONFLICT DO NOTHING``): a concurrent duplicate waits on the
-    unique key and then finds the event done. If the handler fails, the row rolls back with it.
+    unique key and then finds the event done. For a versioned event the aggregate's applied version
+    is raised in the same statement that locks it, so two events of one aggregate apply one after the
+    other and an older one, whenever it comes, is recorded as stale and not applied. If the handler
+    fails, all of it rolls back.
     """
+    version = versioned.version_of(event) if versioned else None
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""
                 INSERT INTO {ProcessedEvent._meta.db_table}
-                    (event_id, event_type, subject, source, occurred_at, processed_at)
-                VALUES (%s, %s, %s, %s, %s, now())
+                    (event_id, event_type, subject, source, occurred_at, processed_at, outcome, version)
+                VALUES (%s, %s, %s, %s, %s, now(), %s, %s)
                 ON CONFLICT (event_id) DO NOTHING
                 """,
-                [event.id, event.type, event.subject, event.source, event.time],
+                [event.id, event.type, event.subject, event.source, event.time, EventOutcome.HANDLED, version],
             )
             if cursor.rowcount == 0:
-                return False
+                return "duplicate"
+            if version is not None and not _raise_applied_version(cursor, versioned.key(event), version):
+                cursor.execute(
+                    f"UPDATE {ProcessedEvent._meta.db_table} SET outcome = %s WHERE event_id = %s",
+                    [EventOutcome.STALE, event.id],
+                )
+                return "stale"
         handler(event)
-        return True
+        return "handled"
+
+
+def _raise_applied_version(cursor, aggregate: str, version: int) -> bool:
+    """Record ``version`` as the aggregate's newest, unless one as new is there; the row stays locked."""
+    table = AppliedVersion._meta.db_table
+    cursor.execute(
+        f"""
+        INSERT INTO {table} AS applied (aggregate, version, applied_at) VALUES (%s, %s, now())
+        ON CONFLICT (aggregate) DO UPDATE SET version = EXCLUDED.version, applied_at = EXCLUDED.applied_at
+        WHERE applied.version < EXCLUDED.version
+        """,
+        [aggregate, version],
+    )
+    return cursor.rowcount == 1
 
 
 def purge_processed(*, older_than: timedelta | None = None) -> int:
-    """Forget events processed longer ago than the retention (redeliveries come within hours, not weeks)."""
+    """Forget events processed longer ago than the retention (redeliveries come within hours, not weeks).
+
+    Applied versions stay: they are what keeps an old event from applying after its id is forgotten.
+    """
     cutoff = timezone.now() - (older_than or timedelta(days=settings.INBOX_RETENTION_DAYS))
     deleted, _ = ProcessedEvent.objects.filter(processed_at__lt=cutoff).delete()
     return deleted

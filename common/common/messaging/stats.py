@@ -8,20 +8,22 @@ from collections import Counter
 from django.conf import settings
 from django_redis import get_redis_connection
 
-OUTCOMES = ("handled", "skipped", "dead_lettered")
+# handled, skipped and dead_lettered are counted by the consumer; stale by the queue workers.
+OUTCOMES = ("handled", "skipped", "dead_lettered", "stale")
 
 
 def _key() -> str:
     return f"{settings.SERVICE_NAME}:consumer:{settings.KAFKA_CONSUMER_GROUP}"
 
 
-def record_progress(counts: Counter[str]) -> None:
-    """Add this poll's counts and beat the heartbeat (one round trip per poll, not per message)."""
+def record_progress(counts: Counter[str], *, heartbeat: bool = True) -> None:
+    """Add these counts and (for the consumer) beat the heartbeat, in one round trip."""
     pipe = get_redis_connection("default").pipeline()
     for outcome, n in counts.items():
         if n:
             pipe.hincrby(_key(), outcome, n)
-    pipe.hset(_key(), "heartbeat", f"{time.time():.3f}")
+    if heartbeat:
+        pipe.hset(_key(), "heartbeat", f"{time.time():.3f}")
     pipe.execute()
 
 

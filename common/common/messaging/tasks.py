@@ -1,4 +1,5 @@
-"""The queue-worker side of consuming: apply events once, retrying and finally dead-lettering."""
+"""The queue-worker side of consuming: apply events once, newest version wins, retrying and finally
+dead-lettering; nothing is acknowledged as done while it is still owed."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from django.db import InterfaceError, OperationalError
 from common.events import CloudEvent, InvalidEvent, parse_event
 from common.inbox.services import handle_once
 from common.messaging.dead_letter import send_to_dead_letter
-from common.messaging.registry import handler_for
+from common.messaging.registry import EventNotReady, handler_for, versioning_of
+from common.messaging.stats import record_progress
 from common.observability import log_context
 
 logger = logging.getLogger(__name__)
@@ -21,6 +23,10 @@ logger = logging.getLogger(__name__)
 _DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 Envelope = str | dict[str, Any]  # an event as a task argument: its JSON text, or the decoded object
+
+
+class _StillOwed(Exception):
+    """The event could not be applied, dead-lettered or handed on: retry it (and what follows it)."""
 
 
 def hand_off(events: list[CloudEvent]) -> None:
@@ -37,7 +43,8 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
     """Apply a batch in order, each event in its own transaction with its inbox row.
 
     An event that fails does not hold the others back: it goes on alone as ``process_event``, which
-    retries it and finally dead-letters it. If the database is away, the batch is retried from the
+    retries it and finally dead-letters it; the versions keep a late one from undoing newer state.
+    If the database, the dead-letter topic or the task broker is away, the batch is retried from the
     event that found it so (those before it are done; their inbox rows would skip them anyway).
     """
     outcomes: Counter[str] = Counter()
@@ -45,16 +52,14 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
         event = parse_event(envelope)
         with log_context(event_id=str(event.id), event_type=event.type):
             try:
-                outcome = _apply(event)
-            except _DATABASE_UNAVAILABLE as exc:
-                logger.warning("database unavailable, retrying the batch from this event")
+                outcome = _apply_in_batch(envelope, event)
+            except _StillOwed as exc:
+                _report(outcomes)
+                logger.warning("%s; retrying the batch from this event", exc)
                 raise self.retry(args=[envelopes[index:]], exc=exc, countdown=_backoff(self.request.retries + 1)) from exc
-            except InvalidEvent as exc:
-                outcome = _dead_letter(event, reason=str(exc), attempt=1)
-            except Exception as exc:
-                outcome = _retry_alone(envelope, event, exc)
             logger.info("event %s", outcome)
         outcomes[outcome] += 1
+    _report(outcomes)
     return dict(outcomes)
 
 
@@ -62,8 +67,9 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
 def process_event(self, envelope: Envelope) -> str:
     """Apply one event through its registered handler, at most once in effect (inbox).
 
-    Infrastructure failures (the database away) are retried without limit; any other failure is
-    retried until ``EVENT_MAX_ATTEMPTS`` attempts and then goes to the dead-letter topic.
+    Infrastructure failures (the database or the dead-letter topic away) and events that cannot
+    apply yet (parked) are retried without limit; any other failure is retried until
+    ``EVENT_MAX_ATTEMPTS`` attempts and then goes to the dead-letter topic.
     """
     event = parse_event(envelope)
     attempt = self.request.retries + 1
@@ -73,14 +79,18 @@ def process_event(self, envelope: Envelope) -> str:
         except _DATABASE_UNAVAILABLE as exc:
             logger.warning("database unavailable, retrying (attempt %s)", attempt)
             raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
-        except InvalidEvent as exc:
-            return _dead_letter(event, reason=str(exc), attempt=attempt)
-        except Exception as exc:
-            if attempt >= settings.EVENT_MAX_ATTEMPTS:
-                return _dead_letter(event, reason=repr(exc), attempt=attempt)
-            logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
+        except EventNotReady as exc:
+            logger.info("event parked, trying again later (attempt %s): %s", attempt, exc)
             raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
+        except InvalidEvent as exc:
+            outcome = _dead_letter_or_retry(self, event, reason=str(exc), attempt=attempt)
+        except Exception as exc:
+            if attempt < settings.EVENT_MAX_ATTEMPTS:
+                logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
+                raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
+            outcome = _dead_letter_or_retry(self, event, reason=repr(exc), attempt=attempt)
         logger.info("event %s", outcome)
+        _report(Counter([outcome]))
         return outcome
 
 
@@ -88,16 +98,33 @@ def _apply(event: CloudEvent) -> str:
     handler = handler_for(event.type)
     if handler is None:
         return "skipped"
-    return "handled" if handle_once(event, handler) else "duplicate"
+    return handle_once(event, handler, versioning_of(event.type))
 
 
-def _retry_alone(envelope: Envelope, event: CloudEvent, exc: Exception) -> str:
+def _apply_in_batch(envelope: Envelope, event: CloudEvent) -> str:
+    """Apply one event of a batch; a failure of its own goes on alone, an outage raises :class:`_StillOwed`."""
+    try:
+        return _apply(event)
+    except _DATABASE_UNAVAILABLE as exc:
+        raise _StillOwed(f"database unavailable: {exc.__class__.__name__}") from exc
+    except EventNotReady as exc:
+        return _go_on_alone(envelope, outcome="parked", reason=str(exc))
+    except InvalidEvent as exc:
+        return _dead_letter(event, reason=str(exc), attempt=1)
+    except Exception as exc:
+        if settings.EVENT_MAX_ATTEMPTS <= 1:
+            return _dead_letter(event, reason=repr(exc), attempt=1)
+        return _go_on_alone(envelope, outcome="retrying", reason=repr(exc))
+
+
+def _go_on_alone(envelope: Envelope, *, outcome: str, reason: str) -> str:
     """Hand a failed event of a batch to ``process_event``, counting this as its first attempt."""
-    if settings.EVENT_MAX_ATTEMPTS <= 1:
-        return _dead_letter(event, reason=repr(exc), attempt=1)
-    logger.warning("event failed, retrying it alone (attempt 1): %r", exc)
-    process_event.apply_async(args=[envelope], retries=1, countdown=_backoff(1))
-    return "retrying"
+    logger.warning("event %s alone (attempt 1): %s", outcome, reason)
+    try:
+        process_event.apply_async(args=[envelope], retries=1, countdown=_backoff(1))
+    except Exception as exc:  # noqa: BLE001 - the task broker is away: the event stays in this batch
+        raise _StillOwed(f"could not hand the event on: {exc!r}") from exc
+    return outcome
 
 
 def _backoff(attempt: int) -> float:
@@ -105,6 +132,28 @@ def _backoff(attempt: int) -> float:
 
 
 def _dead_letter(event: CloudEvent, *, reason: str, attempt: int) -> str:
-    send_to_dead_letter(event.to_bytes(), key=event.subject.encode(), reason=reason, origin=f"task attempt {attempt}")
+    """Send the event to the dead-letter topic; :class:`_StillOwed` if the topic does not take it."""
+    try:
+        send_to_dead_letter(event.to_bytes(), key=event.subject.encode(), reason=reason, origin=f"task attempt {attempt}")
+    except Exception as exc:  # noqa: BLE001 - the event stays owed until the dead-letter topic takes it
+        raise _StillOwed(f"dead-letter topic unavailable: {exc.__class__.__name__}") from exc
     logger.error("event dead-lettered after %s attempt(s)", attempt)
     return "dead_lettered"
+
+
+def _dead_letter_or_retry(task, event: CloudEvent, *, reason: str, attempt: int) -> str:
+    try:
+        return _dead_letter(event, reason=reason, attempt=attempt)
+    except _StillOwed as exc:
+        logger.warning("%s; retrying (attempt %s)", exc, attempt)
+        raise task.retry(exc=exc, countdown=_backoff(attempt)) from exc
+
+
+def _report(outcomes: Counter[str]) -> None:
+    """Count stale events in the consumer's progress (health_check shows it); never fail a task for it."""
+    if not outcomes.get("stale"):
+        return
+    try:
+        record_progress(Counter(stale=outcomes["stale"]), heartbeat=False)
+    except Exception as exc:  # noqa: BLE001 - progress is for health checks
+        logger.warning("could not record stale events in the consumer's progress: %r", exc)
