@@ -5,21 +5,33 @@ can put the old row back after the delete. So each object has a token that every
 after commit, and an entry counts only if it was stored under the current token: a late write of
 the old row carries the old token and is never served. A hit is one round trip (token and entry in
 one MGET).
+
+The cache only speeds reads up: with Redis away a read loads from the database, and a change still
+commits and answers. A token that could not be replaced is remembered by the process and replaced
+before its next use of the cache; until then other processes may serve the old entry, at most
+``ENTRY_SECONDS``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
-from django.db import transaction
+
+from common.transactions import after_commit
+
+logger = logging.getLogger(__name__)
 
 ENTRY_SECONDS = 300
 TOKEN_SECONDS = 24 * 3600  # a lost token only costs one miss: the new one is random, never an old one
 
 T = TypeVar("T")
+
+# Token keys whose replacement failed (Redis away), replaced before this process uses the cache again.
+_unreplaced_tokens: set[str] = set()
 
 
 class TokenCache:
@@ -31,20 +43,28 @@ class TokenCache:
     def get_or_load(self, object_id: uuid.UUID, load: Callable[[], T | None]) -> T | None:
         """The cached object, or ``load()`` stored for next time (nothing is cached for None)."""
         token_key, entry_key = self._token_key(object_id), self._entry_key(object_id)
-        found = cache.get_many([token_key, entry_key])
-        token, entry = found.get(token_key), found.get(entry_key)
-        if token is not None and entry is not None and entry[0] == token:
-            return entry[1]
-        if token is None:
-            token = self._new_token(token_key)
+        try:
+            _replace_unreplaced_tokens()
+            found = cache.get_many([token_key, entry_key])
+            token, entry = found.get(token_key), found.get(entry_key)
+            if token is not None and entry is not None and entry[0] == token:
+                return entry[1]
+            # Before loading: a change that commits while we load replaces this token, so our entry is never served.
+            token = token or self._new_token(token_key)
+        except Exception as exc:  # noqa: BLE001 - the cache is away: read from the database
+            logger.warning("cache unavailable, reading from the database: %s", exc.__class__.__name__)
+            return load()
         value = load()
         if value is not None:
-            cache.set(entry_key, (token, value), ENTRY_SECONDS)
+            try:
+                cache.set(entry_key, (token, value), ENTRY_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - not cached this time
+                logger.warning("could not cache a read: %s", exc.__class__.__name__)
         return value
 
     def forget_on_commit(self, object_id: uuid.UUID) -> None:
         """Invalidate the object's entry once the current transaction commits (nothing if it rolls back)."""
-        transaction.on_commit(lambda: cache.set(self._token_key(object_id), uuid.uuid4().hex, TOKEN_SECONDS))
+        after_commit(lambda: _replace_token(self._token_key(object_id)), what=f"invalidate a cached {self.kind}")
 
     def _new_token(self, token_key: str) -> str:
         """Start a token (a concurrent reader may start one first: theirs wins)."""
@@ -56,3 +76,17 @@ class TokenCache:
 
     def _token_key(self, object_id: uuid.UUID) -> str:
         return f"{self.kind}:{object_id}:token"
+
+
+def _replace_token(token_key: str) -> None:
+    try:
+        cache.set(token_key, uuid.uuid4().hex, TOKEN_SECONDS)
+    except Exception:
+        _unreplaced_tokens.add(token_key)
+        raise
+    _unreplaced_tokens.discard(token_key)
+
+
+def _replace_unreplaced_tokens() -> None:
+    for token_key in list(_unreplaced_tokens):
+        _replace_token(token_key)

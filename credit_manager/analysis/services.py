@@ -32,6 +32,7 @@ from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitReq
 from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
 from common.errors import Conflict, InvalidInput, NotFound
 from common.events.payloads import CREDIT_ANALYSIS_COMPLETED, CREDIT_LIMIT_CHANGED
+from common.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRe
                 request = LimitRequest.objects.create(account=account, requested_limit=requested_limit)
         except IntegrityError as exc:
             raise Conflict("The account already has a limit request being decided.", code="LIMIT_REQUEST_OPEN") from exc
-        transaction.on_commit(lambda: queue_limit_request(request_id=request.id))
+        after_commit(lambda: queue_limit_request(request_id=request.id), what="queue a limit request")
     return request
 
 
@@ -132,10 +133,7 @@ def queue_limit_request(*, request_id: uuid.UUID) -> None:
     """Hand the request to a queue worker; if the task broker is down, the periodic sweep will."""
     from analysis.tasks import decide_limit_request_task
 
-    try:
-        decide_limit_request_task.delay(str(request_id))
-    except Exception:  # noqa: BLE001 - never fail a committed request because the task could not be queued
-        logger.warning("could not queue the limit request; the sweep will", exc_info=True)
+    decide_limit_request_task.delay(str(request_id))
 
 
 def requeue_pending_limit_requests(*, older_than: timedelta = timedelta(minutes=1)) -> int:

@@ -10,3 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
+
+# JSON errors for every URL under /api/, the API's own or not (the admin keeps Django's pages).
+handler404 = "common.api.not_found_handler"
+handler500 = "common.api.server_error_handler"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from django.utils import timezone
 
 from common.apikeys.models import ApiKey
 from common.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,16 +74,32 @@ def authenticate(raw_key: str) -> Caller | None:
     recent = _recently_accepted.get(digest)
     if recent is not None and recent[0] > time.monotonic():
         return recent[1]
-    caller = cache.get(_cache_key(digest))
+    caller = _cached_caller(digest)
     if caller is None:
         key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).only("id", "name", "scopes").first()
         caller = Caller(key_id=key.id, name=key.name, scopes=frozenset(key.scopes)) if key else False
-        cache.set(_cache_key(digest), caller, settings.API_KEY_CACHE_SECONDS)
+        _cache_caller(digest, caller)
     if caller and settings.API_KEY_LOCAL_CACHE_SECONDS > 0:
         if len(_recently_accepted) >= _RECENTLY_ACCEPTED_MAX:
             _recently_accepted.clear()
         _recently_accepted[digest] = (time.monotonic() + settings.API_KEY_LOCAL_CACHE_SECONDS, caller)
     return caller or None
+
+
+def _cached_caller(digest: str) -> Caller | bool | None:
+    """The cached lookup (False: no such key), or None when not cached or the cache is away."""
+    try:
+        return cache.get(_cache_key(digest))
+    except Exception as exc:  # noqa: BLE001 - the cache only spares a query: ask the database
+        logger.warning("API key cache unavailable: %s", exc.__class__.__name__)
+        return None
+
+
+def _cache_caller(digest: str, caller: Caller | bool) -> None:
+    try:
+        cache.set(_cache_key(digest), caller, settings.API_KEY_CACHE_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not cache an API key lookup: %s", exc.__class__.__name__)
 
 
 def _cache_key(digest: str) -> str:

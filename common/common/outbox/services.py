@@ -15,6 +15,7 @@ from django.utils import timezone
 from common.events import CloudEvent
 from common.messaging.kafka import discard_producer, get_producer
 from common.outbox.models import OutboxEvent
+from common.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +43,20 @@ def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
         subject=event.subject,
         envelope=event.to_json(),
     )
-    transaction.on_commit(request_relay)
+    after_commit(request_relay, what="request the outbox relay")
     return row
 
 
 def request_relay() -> None:
     """Ask a queue worker to relay now, unless a relay is already due to look for new rows.
 
-    One task per burst of commits, not one per commit. If Redis is down, the sweep relays later.
+    One task per burst of commits, not one per commit; without the cache, one per commit. If the
+    task broker is down too, the periodic sweep relays later.
     """
     from common.outbox.tasks import relay_outbox
 
-    try:
-        if cache.add(_RELAY_REQUESTED, 1, timeout=_RELAY_REQUESTED_SECONDS):
-            relay_outbox.delay()
-    except Exception:  # noqa: BLE001 - never fail a committed request because the relay could not be queued
-        logger.warning("could not queue the outbox relay; the periodic sweep will send the events", exc_info=True)
+    if _mark_relay_requested():
+        relay_outbox.delay()
 
 
 @dataclass(frozen=True)
@@ -105,6 +104,15 @@ def _send_and_mark(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[Out
         row.last_error = error[:2000]
     OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     return acked, failed
+
+
+def _mark_relay_requested() -> bool:
+    """Set the flag; False if it was set already. With the cache away, ask anyway (slower, still correct)."""
+    try:
+        return bool(cache.add(_RELAY_REQUESTED, 1, timeout=_RELAY_REQUESTED_SECONDS))
+    except Exception:  # noqa: BLE001
+        logger.warning("could not set the relay request flag", exc_info=True)
+        return True
 
 
 def _clear_relay_request() -> None:
@@ -174,5 +182,5 @@ def replay_since(since: datetime) -> int:
     """
     with transaction.atomic():
         count = OutboxEvent.objects.filter(created_at__gte=since, sent_at__isnull=False).update(sent_at=None)
-        transaction.on_commit(request_relay)
+        after_commit(request_relay, what="request the outbox relay")
     return count
