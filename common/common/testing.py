@@ -69,18 +69,70 @@ def read_topic(topic: str, *, expect: int, timeout: float = 20.0, bootstrap_serv
         consumer.close()
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float, interval: float = 0.25, what: str = "condition") -> object:
-    """Poll ``condition`` until it returns something truthy (exceptions count as 'not yet')."""
+def wait_until(
+    condition: Callable[[], object],
+    *,
+    timeout: float,
+    interval: float = 0.25,
+    what: str = "condition",
+    retry_on: tuple[type[BaseException], ...] = (),
+) -> object:
+    """Poll ``condition`` until it returns something truthy, and return that.
+
+    An exception fails the wait at once (a failing request must not pass for "not yet"), except the
+    kinds in ``retry_on`` that mean "not there yet" (a server still starting: ``ConnectionError``).
+    """
     deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
     while time.monotonic() < deadline:
         try:
             result = condition()
-        except Exception:  # noqa: BLE001 - not there yet
-            result = None
+        except retry_on as exc:
+            result, last_error = None, exc
         if result:
             return result
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}") from last_error
+
+
+class TaskQueue:
+    """The service's real Celery queue in Redis, read the way a worker would receive it."""
+
+    name = "celery"
+
+    def _client(self, conn):
+        return conn.default_channel.client
+
+    def clear(self) -> None:
+        from celery import current_app
+
+        with current_app.connection_for_write() as conn:
+            self._client(conn).delete(self.name)
+
+    def messages(self, task_name: str | None = None) -> list[dict]:
+        """The queued tasks, oldest first: ``{"task", "args", "retries", "eta"}`` each."""
+        import base64
+        import json
+
+        from celery import current_app
+
+        with current_app.connection_for_write() as conn:
+            raw = self._client(conn).lrange(self.name, 0, -1)
+        found = []
+        for item in reversed(raw):  # kombu pushes on the left
+            message = json.loads(item)
+            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            headers = message["headers"]
+            found.append({"task": headers["task"], "args": args, "retries": headers.get("retries", 0), "eta": headers.get("eta")})
+        return [m for m in found if task_name is None or m["task"] == task_name]
+
+
+@pytest.fixture
+def task_queue() -> TaskQueue:
+    """The real Celery queue of this suite, emptied for the test."""
+    queue = TaskQueue()
+    queue.clear()
+    return queue
 
 
 @pytest.fixture(autouse=True)
@@ -113,7 +165,7 @@ class Broker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        wait_until(self._accepts, timeout=20, what="the broker to listen")
+        wait_until(self._accepts, timeout=20, what="the broker to listen", retry_on=(OSError,))
 
     def kill(self) -> None:
         if self._process and self._process.poll() is None:

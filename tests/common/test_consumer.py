@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.test import override_settings
 from kafka import KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
@@ -199,7 +200,12 @@ class TestBrokerDataLoss:
                 broker.start()
                 after_restart = make_user_created()
                 produce("users.events", after_restart.to_bytes())
-                wait_until(lambda: consumer.poll_once() and after_restart in dispatched, timeout=60, what="the new message")
+                wait_until(
+                    lambda: consumer.poll_once() and after_restart in dispatched,
+                    timeout=60,
+                    what="the new message",
+                    retry_on=(KafkaError,),  # the broker is still coming back
+                )
                 consumer.consumer.close()
                 discard_producer()
         finally:

@@ -49,6 +49,15 @@ class TestHandleOnce:
         assert sorted(outcomes) == ["duplicate", "handled"] and len(effects) == 1
 
 
+def terminate_backend(pid: int) -> None:
+    """End a database connection from the server side, as a restart or a failover would."""
+    import psycopg2
+
+    params = {k: v for k, v in connection.get_connection_params().items() if k in ("dbname", "user", "password", "host", "port")}
+    with psycopg2.connect(**params) as other, other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
 def slow(handler, seconds: float = 0.3):
     def run(event):
         handler(event)
@@ -188,9 +197,9 @@ class TestProcessEventsTask:
         assert outcome == {"duplicate": 1, "handled": 2}
         assert effects == [e.id for e in events]
 
-    def test_a_failing_event_goes_on_alone_and_does_not_hold_back_the_others(self, handled, make_user_created, monkeypatch):
+    def test_a_failing_event_goes_on_alone_and_does_not_hold_back_the_others(self, handled, make_user_created, task_queue):
         bad, good = make_user_created(), make_user_created()
-        effects, queued = [], []
+        effects = []
 
         def handler(event):
             if event.id == bad.id:
@@ -198,15 +207,15 @@ class TestProcessEventsTask:
             effects.append(event.id)
 
         handled("user.created", handler)
-        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
         outcome = process_events.apply(args=[[bad.to_json(), good.to_json()]]).get()
         assert outcome == {"retrying": 1, "handled": 1}
         assert effects == [good.id]
         assert not ProcessedEvent.objects.filter(event_id=bad.id).exists()
-        [retry] = queued
+        [retry] = task_queue.messages("common.messaging.process_event")
         assert retry["args"] == [bad.to_json()] and retry["retries"] == 1, "the batch counts as its first attempt"
+        assert retry["eta"], "retried after a backoff"
 
-    def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(self, handled, make_user_created, monkeypatch):
+    def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(self, handled, make_user_created, task_queue):
         """The consumer checks only the envelope; the payload is checked where it is applied, never retried."""
         dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
         ensure_topics([dlq])
@@ -214,25 +223,25 @@ class TestProcessEventsTask:
         handled("user.created", payload_of)
         bad = json.loads(make_user_created().to_bytes())
         bad["data"]["monthly_income"] = "lots"
-        good, queued = make_user_created(), []
-        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
+        good = make_user_created()
         with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
             outcome = process_events.apply(args=[[json.dumps(bad), good.model_dump_json()]]).get()
             discard_producer()
-        assert outcome == {"dead_lettered": 1, "handled": 1} and queued == []
+        assert outcome == {"dead_lettered": 1, "handled": 1} and task_queue.messages() == []
         [record] = read_topic(dlq, expect=1)
         assert b"monthly_income" in dict(record.headers)["dlq_reason"]
 
-    def test_when_the_database_is_away_the_batch_is_retried_from_that_event(self, handled, make_user_created, monkeypatch):
-        from django.db import OperationalError
-
+    def test_when_the_database_connection_is_lost_the_batch_is_retried_from_that_event(self, handled, make_user_created):
+        """The server really ends the worker's connection in the middle of the second event."""
         events = [make_user_created() for _ in range(3)]
         effects, outages = [], [1]
 
         def handler(event):
             if event.id == events[1].id and outages:
                 outages.pop()
-                raise OperationalError("server closed the connection unexpectedly")
+                terminate_backend(connection.connection.get_backend_pid())
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT 1")  # fails: the server closed the connection
             effects.append(event.id)
 
         handled("user.created", handler)
@@ -286,17 +295,16 @@ class TestProcessEventsTask:
         assert process_event.apply(args=[event.to_json()]).get() == "handled"
         assert effects == [event.id] and not waits
 
-    def test_a_batch_hands_an_event_that_cannot_apply_yet_on_alone(self, handled, make_user_created, monkeypatch):
-        early, ready, queued = make_user_created(), make_user_created(), []
+    def test_a_batch_hands_an_event_that_cannot_apply_yet_on_alone(self, handled, make_user_created, task_queue):
+        early, ready = make_user_created(), make_user_created()
 
         def handler(event):
             if event.id == early.id:
                 raise EventNotReady("the account is not open yet")
 
         handled("user.created", handler)
-        monkeypatch.setattr(process_event, "apply_async", lambda **options: queued.append(options))
         assert process_events.apply(args=[[early.to_json(), ready.to_json()]]).get() == {"parked": 1, "handled": 1}
-        assert [options["args"] for options in queued] == [[early.to_json()]]
+        assert [m["args"] for m in task_queue.messages("common.messaging.process_event")] == [[early.to_json()]]
 
     def test_stale_events_are_counted_in_the_consumers_progress(self, handled, make_user_created):
         handled("user.created", lambda event: None, versioned=Versioned("customer"))

@@ -1,7 +1,10 @@
 """The transactional outbox: an event leaves only with its change, always, in order, exactly as written."""
 
+import contextlib
 import json
+import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +14,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
@@ -118,8 +122,8 @@ class TestRelay:
 
         def hold_relay_lock():
             try:
-                with transaction.atomic(), connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(7310001)")
+                with services._relay_lock() as held:
+                    assert held
                     holding.set()
                     release.wait(10)
             finally:
@@ -160,6 +164,62 @@ class TestRelay:
         assert row.sent_at is None and row.attempts == 1 and row.last_error
         assert relay_pending().sent == 1
         assert len(read_topic(kafka_topic, expect=1)) == 1
+
+
+    def test_a_broker_that_does_not_answer_holds_no_lock_that_writers_wait_for(self, kafka_topic):
+        """The relay waits for the broker outside any transaction: rows stay free to insert, update and read."""
+        row = publish_one(kafka_topic)
+        with silent_broker() as broker, override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_REQUEST_TIMEOUT_MS=3000):
+            discard_producer()
+            results = []
+            relay = threading.Thread(target=lambda: (results.append(relay_pending()), connection.close()))
+            relay.start()
+            assert broker.connected.wait(10), "the relay never reached the broker"
+            started = time.monotonic()
+            with transaction.atomic():
+                OutboxEvent.objects.select_for_update(nowait=True).get(id=row.id)  # not locked by the relay
+                OutboxEvent.objects.filter(id=row.id).update(attempts=F("attempts") + 10)
+            publish_one(kafka_topic)
+            assert time.monotonic() - started < 1.0
+            assert relay.is_alive(), "the relay should still be waiting for the broker"
+            relay.join(30)
+            discard_producer()
+        assert results[0].sent == 0 and results[0].failed >= 1
+        assert relay_pending().sent == 2
+
+
+class SilentBroker:
+    """A TCP server that accepts connections and never answers: a broker that hangs."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"127.0.0.1:{self.server.getsockname()[1]}"
+        self.connected = threading.Event()
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            self.connected.set()
+
+    def close(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        self.server.close()
+
+
+@contextlib.contextmanager
+def silent_broker():
+    broker = SilentBroker()
+    try:
+        yield broker
+    finally:
+        broker.close()
 
 
 class TestHousekeeping:

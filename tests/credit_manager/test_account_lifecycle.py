@@ -180,16 +180,16 @@ class TestAnyOrder:
         assert outcome == {"handled": 2, "stale": 1}
         assert account_of(customer.user_id).status == "active"
 
-    def test_a_status_event_without_the_customers_state_waits_for_the_account(self, monkeypatch):
+    def test_a_status_event_without_the_customers_state_waits_for_the_account(self, task_queue):
         """Published before events carried the whole state: it cannot open the account, so it is parked."""
-        customer, parked = CustomerHistory(), []
+        customer = CustomerHistory()
         early_block = status_change(USER_BLOCKED, customer.user_id)
-        monkeypatch.setattr(process_event, "apply_async", lambda **options: parked.append(options["args"][0]))
         assert process_events.apply(args=[[early_block.to_json()]]).get() == {"parked": 1}
         assert not CreditAccount.objects.filter(user_id=customer.user_id).exists()
+        [parked] = task_queue.messages("common.messaging.process_event")
 
         assert process_event.apply(args=[customer.created().to_json()]).get() == "handled"
-        assert process_event.apply(args=parked).get() == "handled"
+        assert process_event.apply(args=parked["args"]).get() == "handled"
         assert account_of(customer.user_id).status == "frozen"
 
     @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))

@@ -24,7 +24,7 @@ ENV_EXAMPLE = REPO_ROOT / ".env.example"
 
 INFRA = ("postgres", "redis", "kafka")
 SERVICES = ("user_manager", "credit_manager")
-ROLES = ("api", "kafka-worker", "queue-worker")
+ROLES = ("api", "kafka-worker", "queue-worker", "beat")
 
 
 def _docker_compose(*args):
@@ -101,7 +101,10 @@ def _role_of(tokens):
     if _runs_manage_py(tokens, "consume_kafka"):
         return "kafka-worker"
     if any(os.path.basename(t) == "celery" for t in tokens) and "worker" in tokens:
+        assert "-B" not in tokens and "--beat" not in tokens, "beat runs in its own container, so workers can scale"
         return "queue-worker"
+    if any(os.path.basename(t) == "celery" for t in tokens) and "beat" in tokens:
+        return "beat"
     raise AssertionError(f"no known role for command {tokens!r}")
 
 
@@ -215,7 +218,7 @@ def test_app_containers_wait_for_their_migration():
         )
 
 
-def test_each_service_has_all_three_roles():
+def test_each_service_has_all_four_roles():
     roles = {service: set() for service in SERVICES}
     for _, (service, role, _) in app_containers(resolved_config()).items():
         roles[service].add(role)

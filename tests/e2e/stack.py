@@ -92,25 +92,36 @@ class Service:
             [PYTHON, "manage.py", *args], cwd=self.dir, env=self.env, capture_output=True, text=True, check=check, timeout=120
         )
 
-    def process(self, role: str) -> Process:
+    def process(self, role: str, *, name: str | None = None, concurrency: int = 2) -> Process:
+        """One process of ``role`` (named ``name`` when several of a role run, e.g. two consumers)."""
+        name = name or role
         commands = {
             "api": [PYTHON, "-m", "gunicorn", f"{self.name}.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
             "kafka-worker": [PYTHON, "manage.py", "consume_kafka"],
             "queue-worker": [
-                PYTHON, "-m", "celery", "-A", self.name, "worker", "-B", "--concurrency", "2", "--loglevel", "INFO",
-                "-n", f"{self.name}-e2e@%h", "-s", str(self.log_dir / f"{self.name}-beat-schedule"),
+                PYTHON, "-m", "celery", "-A", self.name, "worker", "-B", "--concurrency", str(concurrency), "--loglevel", "INFO",
+                "-n", f"{self.name}-e2e-{name}@%h", "-s", str(self.log_dir / f"{self.name}-{name}-beat-schedule"),
             ],
-        }
-        return Process(f"{self.name}-{role}", commands[role], cwd=self.dir, env=self.env, log_dir=self.log_dir)
+        }  # fmt: skip
+        return Process(f"{self.name}-{name}", commands[role], cwd=self.dir, env=self.env, log_dir=self.log_dir)
 
     def start(self, *roles: str) -> None:
         for role in roles or ("api", "kafka-worker", "queue-worker"):
             self.processes[role] = self.process(role).start()
         if not roles or "api" in roles:
-            wait_until(lambda: requests.get(f"{self.url}/api/v1/openapi.json", timeout=2).ok, timeout=30, what=f"{self.name} api")
+            wait_until(
+                lambda: requests.get(f"{self.url}/api/v1/openapi.json", timeout=2).ok,
+                timeout=30,
+                what=f"{self.name} api",
+                retry_on=(requests.ConnectionError, requests.Timeout),  # still starting
+            )
 
-    def restart(self, role: str) -> None:
-        self.processes[role] = self.process(role).start()
+    def restart(self, role: str, *, name: str | None = None, concurrency: int = 2) -> None:
+        """Start (again) the process ``name`` (default: the role's own) of ``role``, stopping it first if it runs."""
+        name = name or role
+        if name in self.processes:
+            self.processes[name].stop()
+        self.processes[name] = self.process(role, name=name, concurrency=concurrency).start()
 
     def stop(self) -> None:
         for process in self.processes.values():

@@ -32,12 +32,13 @@ def test_a_new_customer_s_credit_summary_is_filled_by_credit_manager(platform, k
 
     def account():
         response = requests.get(f"{credit.url}/api/v1/accounts", params={"user_id": user_id}, headers=keys["credit"], timeout=10)
-        [found] = response.json()["items"]
-        return found
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        return items[0] if items else None
 
     def summary_version():
-        [(version,)] = users.sql("SELECT account_version FROM credit_summary_creditsummary WHERE customer_id = %s", (user_id,))
-        return version
+        rows = users.sql("SELECT account_version FROM credit_summary_creditsummary WHERE customer_id = %s", (user_id,))
+        return rows[0][0] if rows else None
 
     filled = wait_until(lambda: customer()["credit"]["status"], timeout=60, what="the credit summary")
     assert filled is not None
@@ -46,7 +47,7 @@ def test_a_new_customer_s_credit_summary_is_filled_by_credit_manager(platform, k
     def converged():
         newest = account()
         shown = customer()
-        return summary_version() == newest["version"] and shown["credit"]["status"] == newest["status"] and (newest, shown)
+        return newest and summary_version() == newest["version"] and shown["credit"]["status"] == newest["status"] and (newest, shown)
 
     newest, shown = wait_until(converged, timeout=60, what="the summary to show the account's newest version")
     assert shown["credit"]["credit_limit"] == newest["credit_limit"]

@@ -112,22 +112,42 @@ def set_up(service: Service, env: dict[str, str]) -> None:
 
 
 def processes(service: Service, state_dir: Path) -> dict[str, str]:
-    """The long-running processes of a service, by name, as shell commands run in its folder."""
+    """The long-running processes of a service, by name, as shell commands run in its folder.
+
+    ``DEVSTACK_KAFKA_WORKERS`` and ``DEVSTACK_QUEUE_WORKERS`` (default 1 each) start more of each kind,
+    to run the platform scaled out: the consumers share one group, the queue workers one queue (beat
+    runs in the first only).
+    """
     schedule = shlex.quote(str(state_dir / f"{service.prefix}-celerybeat-schedule"))
     # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
     control_socket = shlex.quote(str(state_dir / f"{service.prefix}-gunicorn.ctl"))
-    return {
+    commands = {
         f"{service.prefix}-api": (
             f"gunicorn {service.name}.wsgi --bind {bind_host()}:{service.port}"
             " --workers ${WEB_CONCURRENCY:-2} --access-logfile -"
             f" --control-socket {control_socket}"
         ),
-        f"{service.prefix}-kafka": "python manage.py consume_kafka",
-        f"{service.prefix}-queue": (
-            f"celery -A {service.name} worker -B --loglevel INFO --concurrency ${{CELERY_CONCURRENCY:-2}}"
-            f" -n {service.prefix}@%h -s {schedule}"
-        ),
     }
+    for n in range(1, _count("DEVSTACK_KAFKA_WORKERS") + 1):
+        commands[_numbered(f"{service.prefix}-kafka", n)] = "python manage.py consume_kafka"
+    for n in range(1, _count("DEVSTACK_QUEUE_WORKERS") + 1):
+        beat = f" -B -s {schedule}" if n == 1 else ""
+        commands[_numbered(f"{service.prefix}-queue", n)] = (
+            f"celery -A {service.name} worker --loglevel INFO --concurrency ${{CELERY_CONCURRENCY:-2}}"
+            f" -n {_numbered(service.prefix, n)}@%h{beat}"
+        )
+    return commands
+
+
+def _count(variable: str) -> int:
+    value = os.environ.get(variable) or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise StackError(f"{variable} must be a whole number of processes, at least 1 (got {value!r})")
+    return int(value)
+
+
+def _numbered(name: str, n: int) -> str:
+    return name if n == 1 else f"{name}-{n}"
 
 
 def write_env_file(path: Path, variables: dict[str, str]) -> None:

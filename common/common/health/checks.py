@@ -73,4 +73,6 @@ CHECKS_BY_SERVICE: dict[str, dict[str, Check]] = {
         "kafka": kafka,
         "worker": queue_worker,
     },
+    # Beat only queues the periodic tasks.
+    "beat": {"task_broker": task_broker},
 }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from common.events import CloudEvent
@@ -69,41 +71,57 @@ class RelayResult:
 def relay_pending(*, batch_size: int | None = None) -> RelayResult:
     """Send pending rows in id order until none is left; mark each sent only after Kafka acknowledged it.
 
-    Rows are taken with ``FOR UPDATE SKIP LOCKED`` (never a "last id seen" cursor, which would skip a
-    lower id committed after a higher one). Stops at the first failure and leaves the rest pending.
-    A relay that was asked for again while it sent (a commit after it looked) looks once more, as
-    the task queued for that commit may find the lock still held and give up.
+    One relay at a time (a session advisory lock), so rows are read without row locks and never
+    through a "last id seen" cursor (which would skip a lower id committed after a higher one). No
+    transaction is open while the broker is waited for: the wait (at most ``KAFKA_REQUEST_TIMEOUT_MS``
+    per batch) holds back other relays only, never a writer of the outbox. Stops at the first
+    failure and leaves the rest pending. A relay that was asked for again while it sent (a commit
+    after it looked) looks once more, as the task queued for that commit may find the lock held.
     """
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     sent = 0
-    while True:
-        with transaction.atomic():
-            if not _try_relay_lock():
-                # The request stays set: the relay holding the lock sees it and looks once more.
-                return RelayResult(sent=sent, failed=0, skipped_locked=True)
+    with _relay_lock() as held:
+        if not held:
+            # The request stays set: the relay holding the lock sees it and looks once more.
+            return RelayResult(sent=0, failed=0, skipped_locked=True)
+        while True:
             _clear_relay_request()
-            rows = list(
-                OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(sent_at__isnull=True)
-                .order_by("id")[:batch_size]
-            )
+            rows = list(OutboxEvent.objects.filter(sent_at__isnull=True).order_by("id")[:batch_size])
             acked, failed = _send_and_mark(rows) if rows else ([], [])
-        sent += len(acked)
-        if failed:
-            return RelayResult(sent=sent, failed=len(failed))
-        if len(rows) < batch_size and not _relay_requested():
-            return RelayResult(sent=sent, failed=0)
+            sent += len(acked)
+            if failed:
+                return RelayResult(sent=sent, failed=len(failed))
+            if len(rows) < batch_size and not _relay_requested():
+                return RelayResult(sent=sent, failed=0)
 
 
 def _send_and_mark(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[OutboxEvent]]:
     acked, error = _send(rows)
-    OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=timezone.now())
     failed = [r for r in rows if r not in acked]
     for row in failed:
         row.attempts += 1
         row.last_error = error[:2000]
-    OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+    with transaction.atomic():
+        OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=timezone.now())
+        OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     return acked, failed
+
+
+@contextmanager
+def _relay_lock() -> Iterator[bool]:
+    """Hold the service's relay lock for the block (a session lock: no transaction stays open)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RELAY_LOCK_ID])
+        held = bool(cursor.fetchone()[0])
+    try:
+        yield held
+    finally:
+        if held:
+            try:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [_RELAY_LOCK_ID])
+            except DatabaseError:  # the connection broke: the server released the lock with it
+                logger.warning("could not release the relay lock; its connection is gone")
 
 
 def _mark_relay_requested() -> bool:
@@ -127,12 +145,6 @@ def _relay_requested() -> bool:
         return cache.get(_RELAY_REQUESTED) is not None
     except Exception:  # noqa: BLE001
         return False
-
-
-def _try_relay_lock() -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_RELAY_LOCK_ID])
-        return bool(cursor.fetchone()[0])
 
 
 def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from common.outbox.services import relay_pending, replay_since
+from common.times import time_or_hours_ago
 
 
 class Command(BaseCommand):
@@ -18,16 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--since", required=True, help="ISO-8601 time (UTC if no offset), or hours ago like '24h'.")
 
     def handle(self, *args, since: str, **options) -> None:
-        start = _parse_since(since)
+        try:
+            start = time_or_hours_ago(since)
+        except ValueError as exc:
+            raise CommandError(f"--since: {exc}") from exc
         count = replay_since(start)
         result = relay_pending()
         self.stdout.write(f"replayed {count} event(s) created since {start.isoformat()}; sent {result.sent}, failed {result.failed}")
-
-
-def _parse_since(value: str) -> datetime:
-    if value.endswith("h") and value[:-1].isdigit():
-        return timezone.now() - timedelta(hours=int(value[:-1]))
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise CommandError(f"--since: not a time: {value!r}")
-    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
