@@ -17,16 +17,6 @@ from common.testing import Broker, read_topic, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-@pytest.fixture
-def dead_letter_topic():
-    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
-    ensure_topics([topic])
-    discard_producer()
-    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
-        yield topic
-    discard_producer()
-
-
 def produce(topic, *values):
     """Write ``values`` in order; one key, so they share a partition and keep their order there."""
     producer = KafkaProducer(**client_config(), acks="all")

@@ -1,30 +1,17 @@
 """replay_dead_letters: an operator hands dead-lettered events back to the queue workers, filtered by time and type."""
 
-import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.test import override_settings
 from django.utils import timezone
 
 from common.inbox.models import ProcessedEvent
 from common.messaging.dead_letter import send_to_dead_letter
-from common.messaging.kafka import discard_producer, ensure_topics
 from common.messaging.replay import replay_dead_letters
 from common.messaging.tasks import process_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def dead_letter_topic():
-    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
-    ensure_topics([topic])
-    discard_producer()
-    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
-        yield topic
-    discard_producer()
 
 
 def dead_letter(event) -> None:

@@ -8,18 +8,15 @@ import uuid
 import pytest
 from django.db import connection
 from django.test import override_settings
-from kafka.errors import KafkaTimeoutError
 
 from common.events import InvalidEvent, payload_of
 from common.inbox.models import AppliedVersion, ProcessedEvent
 from common.inbox.services import Versioned, handle_once
-from common.messaging import tasks
-from common.messaging.dead_letter import send_to_dead_letter
-from common.messaging.kafka import discard_producer, ensure_topics
+from common.messaging.kafka import discard_producer
 from common.messaging.registry import EventNotReady
 from common.messaging.stats import read_progress
 from common.messaging.tasks import process_event, process_events
-from common.testing import read_topic
+from common.testing import Broker, read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -161,11 +158,9 @@ class TestProcessEventTask:
         assert process_event.apply(args=[event.to_json()]).get() == "duplicate"
         assert len(effects) == 1
 
-    def test_a_failing_event_is_retried_then_dead_lettered_with_its_reason(self, handled, make_user_created, settings):
-        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
-        ensure_topics([dlq])
-        discard_producer()
-
+    def test_a_failing_event_is_retried_then_dead_lettered_with_its_reason(
+        self, handled, make_user_created, settings, dead_letter_topic
+    ):
         attempts = []
 
         def broken(_):
@@ -174,12 +169,10 @@ class TestProcessEventTask:
 
         handled("user.created", broken)
         event = make_user_created()
-        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
-            # apply() runs the retries eagerly, one after the other, ignoring the backoff.
-            assert process_event.apply(args=[event.to_json()]).get() == "dead_lettered"
-            discard_producer()
+        # apply() runs the retries eagerly, one after the other, ignoring the backoff.
+        assert process_event.apply(args=[event.to_json()]).get() == "dead_lettered"
         assert len(attempts) == settings.EVENT_MAX_ATTEMPTS
-        [record] = read_topic(dlq, expect=1)
+        [record] = read_topic(dead_letter_topic, expect=1)
         assert record.value == event.to_bytes()
         assert b"policy missing" in dict(record.headers)["dlq_reason"]
         assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
@@ -215,20 +208,17 @@ class TestProcessEventsTask:
         assert retry["args"] == [bad.to_json()] and retry["retries"] == 1, "the batch counts as its first attempt"
         assert retry["eta"], "retried after a backoff"
 
-    def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(self, handled, make_user_created, task_queue):
+    def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(
+        self, handled, make_user_created, task_queue, dead_letter_topic
+    ):
         """The consumer checks only the envelope; the payload is checked where it is applied, never retried."""
-        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
-        ensure_topics([dlq])
-        discard_producer()
         handled("user.created", payload_of)
         bad = json.loads(make_user_created().to_bytes())
         bad["data"]["monthly_income"] = "lots"
         good = make_user_created()
-        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
-            outcome = process_events.apply(args=[[json.dumps(bad), good.model_dump_json()]]).get()
-            discard_producer()
+        outcome = process_events.apply(args=[[json.dumps(bad), good.model_dump_json()]]).get()
         assert outcome == {"dead_lettered": 1, "handled": 1} and task_queue.messages() == []
-        [record] = read_topic(dlq, expect=1)
+        [record] = read_topic(dead_letter_topic, expect=1)
         assert b"monthly_income" in dict(record.headers)["dlq_reason"]
 
     def test_when_the_database_connection_is_lost_the_batch_is_retried_from_that_event(self, handled, make_user_created):
@@ -250,33 +240,37 @@ class TestProcessEventsTask:
         assert effects == [e.id for e in events]
         assert ProcessedEvent.objects.filter(event_id__in=[e.id for e in events]).count() == 3
 
-    def test_when_the_dead_letter_topic_is_away_the_batch_is_retried_from_that_event(
-        self, handled, make_user_created, monkeypatch
+    def test_when_the_dead_letter_topic_is_away_the_batch_waits_for_it_and_loses_nothing(
+        self, handled, make_user_created, tmp_path, caplog, settings
     ):
-        """Stand-in: the first dead-letter write fails as it does with Kafka away; the real topic takes the retry."""
-        dlq = f"test.dlq.{uuid.uuid4().hex[:8]}"
-        ensure_topics([dlq])
-        discard_producer()
+        """Kafka (a broker of the test's own) is down when an event must be dead-lettered, and comes back."""
         effects = []
         handled("user.created", lambda event: effects.append(payload_of(event).user_id))
         before, after = make_user_created(), make_user_created()
         bad = json.loads(make_user_created().to_bytes())
         bad["data"]["monthly_income"] = "lots"
-        failures = [KafkaTimeoutError("dead-letter topic away")]
+        broker, outcome = Broker(tmp_path), {}
 
-        def dead_letter_once_away(*args, **kwargs):
-            if failures:
-                raise failures.pop()
-            return send_to_dead_letter(*args, **kwargs)
+        def run_batch():
+            try:
+                # apply() runs each retry at once, with the arguments the retry was given.
+                outcome.update(process_events.apply(args=[[before.to_json(), json.dumps(bad), after.to_json()]]).get())
+            finally:
+                connection.close()
 
-        monkeypatch.setattr(tasks, "send_to_dead_letter", dead_letter_once_away)
-        with override_settings(KAFKA_DEAD_LETTER_TOPIC=dlq):
-            # apply() runs the retry eagerly, with the arguments the retry was given.
-            outcome = process_events.apply(args=[[before.to_json(), json.dumps(bad), after.to_json()]]).get()
+        with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_REQUEST_TIMEOUT_MS=2000):
             discard_producer()
-        assert outcome == {"dead_lettered": 1, "handled": 1}, "the retry carries the bad event and what follows it"
+            worker = threading.Thread(target=run_batch)
+            worker.start()
+            wait_until(lambda: "dead-letter topic unavailable" in caplog.text, timeout=30, what="a failed dead-letter write")
+            assert effects == [payload_of(before).user_id], "what follows the owed event waits for it"
+            broker.start()
+            worker.join(60)
+            discard_producer()
+            [record] = read_topic(settings.KAFKA_DEAD_LETTER_TOPIC, expect=1, bootstrap_servers=broker.address)
+        broker.kill()
+        assert outcome == {"dead_lettered": 1, "handled": 1}, "the retry carried the owed event and what follows it"
         assert effects == [payload_of(before).user_id, payload_of(after).user_id]
-        [record] = read_topic(dlq, expect=1)
         assert json.loads(record.value)["id"] == bad["id"]
 
     def test_an_event_that_cannot_apply_yet_is_parked_and_never_dead_lettered(self, handled, make_user_created, settings):

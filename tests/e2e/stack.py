@@ -7,11 +7,13 @@ the tests may kill and restart.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -166,6 +168,23 @@ def recreate_database(name: str) -> None:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         cursor.execute(f'CREATE DATABASE "{name}"')
     conn.close()
+
+
+@contextlib.contextmanager
+def database_down(name: str) -> Iterator[None]:
+    """The database as a restart leaves it for its clients: every connection ended, new ones refused
+    until the block ends."""
+    conn = psycopg2.connect(**_connect_args(database_url("postgres")))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        yield
+    finally:
+        with conn.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        conn.close()
 
 
 def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extra: str) -> dict[str, str]:

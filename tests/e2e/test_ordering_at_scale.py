@@ -4,10 +4,7 @@ tasks at once, over the real broker. Events are produced as user_manager publish
 with the customer's version and state), in shuffled orders, with duplicates."""
 
 import itertools
-import json
 import time
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -16,60 +13,9 @@ from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from common.testing import wait_until
+from customers import Customer, live, produce
 
 pytestmark = pytest.mark.e2e
-
-class Customer:
-    """A customer as user_manager sees it; each change is the next version, announced with the whole state."""
-
-    def __init__(self, income: str = "8000.00") -> None:
-        self.id = str(uuid.uuid4())
-        self.version, self.status, self.income = 0, "active", Decimal(income)
-        self.events: list[dict] = []
-        self._announce("user.created")
-
-    def block(self) -> None:
-        if self.status == "active":
-            self.status = "blocked"
-            self._announce("user.blocked")
-
-    def unblock(self) -> None:
-        if self.status == "blocked":
-            self.status = "active"
-            self._announce("user.unblocked")
-
-    def close(self) -> None:
-        if self.status != "closed":
-            self.status = "closed"
-            self._announce("user.closed")
-
-    def change_income(self, income: str) -> None:
-        if self.status != "closed" and Decimal(income) != self.income:
-            self.income = Decimal(income)
-            self._announce("user.updated", changed_fields=["monthly_income"])
-
-    def _announce(self, event_type: str, **extra) -> None:
-        self.version += 1
-        data = {
-            "user_id": self.id, "version": self.version, "status": self.status, "birth_date": "1986-03-09",
-            "monthly_income": str(self.income), **extra,
-        }  # fmt: skip
-        self.events.append({
-            "specversion": "1.0", "id": str(uuid.uuid4()), "source": "user_manager", "type": event_type,
-            "subject": self.id, "time": datetime.now(UTC).isoformat(), "datacontenttype": "application/json", "data": data,
-        })  # fmt: skip
-
-
-def live(customer: Customer, steps: list[str]) -> Customer:
-    """The customer after ``steps``: block, unblock, close, or a new monthly income."""
-    actions = {"block": customer.block, "unblock": customer.unblock, "close": customer.close}
-    for step in steps:
-        if step in actions:
-            actions[step]()
-        else:
-            customer.change_income(step)
-    return customer
-
 
 STEPS = st.lists(st.sampled_from(["block", "unblock", "close", "0.00", "1500.00", "3000.00", "12000.00", "20000.00"]), max_size=8)
 
@@ -85,12 +31,6 @@ def scaled_out(platform):
     producer.close()
     credit.processes.pop("kafka-worker-2").stop()
     credit.restart("queue-worker")
-
-
-def produce(producer: KafkaProducer, events: list[dict]) -> None:
-    for event in events:
-        producer.send("users.events", key=event["subject"].encode(), value=json.dumps(event).encode())
-    producer.flush()
 
 
 def applied(credit, events: list[dict]) -> int:

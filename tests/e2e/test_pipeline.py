@@ -1,14 +1,20 @@
 """End to end over real Kafka, Celery workers, Postgres and Redis: the two services as they run in production."""
 
 import json
+import os
+import signal
+import subprocess
 import time
 import uuid
 
+import psycopg2
 import pytest
 import requests
+from kafka import KafkaProducer
 
 from common.testing import read_topic, wait_until
-from stack import produce_raw
+from customers import Customer, produce
+from stack import PYTHON, _connect_args, database_down, produce_raw
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +73,6 @@ def kafka_worker_health(service):
 
 def test_a_queue_worker_killed_mid_task_loses_nothing_and_the_effect_happens_once(platform, keys):
     credit = platform["credit_manager"]
-    import psycopg2
-
-    from stack import _connect_args
-
     blocker = psycopg2.connect(**_connect_args(credit.env["DATABASE_URL"]))
     with blocker.cursor() as cursor:
         # Hold back account inserts, so the task that opens the account is caught mid-way.
@@ -91,6 +93,85 @@ def test_a_queue_worker_killed_mid_task_loses_nothing_and_the_effect_happens_onc
     assert credit.sql(
         "SELECT count(*) FROM outbox_outboxevent WHERE subject = %s AND event_type = 'credit.account.opened'", (user_id,)
     ) == [(1,)]
+
+
+def test_a_pool_child_killed_after_a_commit_and_before_the_ack_applies_nothing_twice(platform, broker):
+    """The case the inbox exists for: the batch's first event committed, the task not yet acknowledged."""
+    credit = platform["credit_manager"]
+    producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
+    waiting_one = Customer()
+    produce(producer, waiting_one.events)
+    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (waiting_one.id,)), timeout=30, what="the first customer's account")
+
+    blocker = psycopg2.connect(**_connect_args(credit.env["DATABASE_URL"]))
+    with blocker.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM accounts_creditaccount WHERE user_id = %s FOR UPDATE", (waiting_one.id,))
+    waiting_one.block()
+    first = Customer(key_partition_of=waiting_one)  # same partition: both events come in one poll, one task
+    produce(producer, [first.events[0], waiting_one.events[-1]])
+    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (first.id,)), timeout=30, what="the batch's first event to commit")
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    wait_until(lambda: credit.sql(waiting)[0][0] >= 1, timeout=30, what="the batch's second event to wait on the lock")
+
+    child = pool_child_running(credit, "common.messaging.process_events")
+    os.kill(child, signal.SIGKILL)
+    blocker.rollback()
+    blocker.close()
+
+    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (waiting_one.id,)) == [("frozen",)], timeout=60, what="the redelivered batch")
+    outcomes = [line for line in credit.processes["queue-worker"].log_path.read_text().splitlines() if first.events[0]["id"] in line]
+    assert any("event duplicate" in line for line in outcomes), "the batch was not delivered again"
+    assert credit.sql(
+        "SELECT count(*) FROM outbox_outboxevent WHERE subject = %s AND event_type = 'credit.account.opened'", (first.id,)
+    ) == [(1,)]
+    assert credit.sql(
+        "SELECT count(*) FROM analysis_creditdecision d JOIN accounts_creditaccount a ON a.id = d.account_id WHERE a.user_id = %s",
+        (first.id,),
+    ) == [(1,)]
+    producer.close()
+
+
+ACCOUNT_STATUS = "SELECT status FROM accounts_creditaccount WHERE user_id = %s"
+
+
+def pool_child_running(service, task_name: str) -> int:
+    """The pid of the pool process running ``task_name`` now (Celery's own answer to ``inspect active``)."""
+    inspected = subprocess.run(
+        [PYTHON, "-m", "celery", "-A", service.name, "inspect", "active", "--json", "--timeout", "5"],
+        cwd=service.dir, env=service.env, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    active = json.loads(inspected.stdout.strip().splitlines()[-1])
+    [pid] = [task["worker_pid"] for tasks in active.values() for task in tasks if task["name"] == task_name]
+    return pid
+
+
+def test_an_operator_replays_dead_lettered_events_and_the_workers_apply_them(platform, broker):
+    """An event dead-lettered earlier (e.g. before a fix was deployed) sits on the dead-letter topic."""
+    credit = platform["credit_manager"]
+    customer = Customer()
+    [created] = customer.events
+    produce_raw(broker, "credit_manager.dlq", json.dumps(created).encode(), key=customer.id.encode())
+    replayed = credit.manage("replay_dead_letters", "--since", "1h", "--type", "user.created")
+    assert "replayed 1 event(s)" in replayed.stdout, replayed.stdout + replayed.stderr
+    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (customer.id,)) == [("active",)], timeout=30, what="the replayed event")
+
+
+def test_a_database_outage_answers_json_503_loses_no_event_and_the_workers_reconnect(platform, keys, broker):
+    credit = platform["credit_manager"]
+    reader = credit.issue_key("credit:read")
+    accounts_url = f"{credit.url}/api/v1/accounts"
+    assert requests.get(accounts_url, headers=reader, timeout=10).status_code == 200  # the key is known now
+    producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
+    arriving = Customer()
+    with database_down(credit.database):
+        produce(producer, arriving.events)  # consumed and handed off while the database is away
+        time.sleep(2)
+        during = requests.get(accounts_url, headers=reader, timeout=10)
+        assert during.status_code == 503, during.text
+        assert during.json()["code"] == "service_unavailable" and int(during.headers["Retry-After"]) > 0
+    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (arriving.id,)) == [("active",)], timeout=90, what="the event after the outage")
+    assert requests.get(accounts_url, headers=reader, timeout=10).status_code == 200, "the API reconnected"
+    producer.close()
 
 
 def test_a_broker_outage_neither_fails_the_request_nor_loses_the_event(platform, keys, broker):
