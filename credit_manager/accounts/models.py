@@ -43,6 +43,14 @@ class CreditAccount(models.Model):
         related_name="+",
         help_text="The decision that set the account's current limit and status.",
     )
+    last_decision = models.ForeignKey(
+        "analysis.CreditDecision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The account's latest decision, in force or not (a denied limit request, a review).",
+    )
     version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; orders the account's events.")
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -25,6 +25,7 @@ from common.events.payloads import (
     CREDIT_ACCOUNT_UNFROZEN,
     PAYLOADS,
     CreditAccountState,
+    DecisionSummary,
 )
 from common.outbox.services import publish
 
@@ -52,7 +53,7 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
     account = (
-        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(id=account_id).first()
+        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision").filter(id=account_id).first()
     )
     if account is None:
         raise NotFound("No credit account with this id.", code="account_not_found")
@@ -61,7 +62,7 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
     """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
-    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision").filter(user_id=user_id).first()
+    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision").filter(user_id=user_id).first()
 
 
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
@@ -107,6 +108,15 @@ def account_state(account: CreditAccount) -> CreditAccountState:
         available=account.available,
         currency=account.currency,
         version=account.version,
+        last_decision=_decision_summary(account.last_decision),
+    )
+
+
+def _decision_summary(decision) -> DecisionSummary | None:
+    if decision is None:
+        return None
+    return DecisionSummary(
+        decision_id=decision.id, outcome=decision.outcome, reason_codes=list(decision.reason_codes), decided_at=decision.created_at
     )
 
 

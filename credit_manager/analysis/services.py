@@ -102,7 +102,7 @@ def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecisi
     previous_limit = account.credit_limit
     new_limit = max(evaluation.limit, account.balance)
     decision = _record(account, policy, evaluation, trigger=trigger, outcome=evaluation.outcome, granted_limit=new_limit)
-    values = {"credit_limit": new_limit, "current_decision": decision}
+    values = {"credit_limit": new_limit, "current_decision": decision, "last_decision": decision}
     if account.status != AccountStatus.FROZEN:
         values["status"] = AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED
     update_account(account, **values)
@@ -255,10 +255,13 @@ def _record(
 
 
 def _apply_request_decision(account: CreditAccount, decision: CreditDecision) -> None:
-    """An approved request sets the limit and becomes the account's current decision; any other changes nothing."""
+    """An approved request sets the limit and becomes the account's current decision; any other changes
+    only the account's latest decision."""
     previous_limit = account.credit_limit
+    changes: dict = {"last_decision": decision}
     if decision.outcome == Outcome.APPROVED:
-        update_account(account, credit_limit=decision.granted_limit, current_decision=decision)
+        changes |= {"credit_limit": decision.granted_limit, "current_decision": decision}
+    update_account(account, **changes)
     _announce(account, decision, previous_limit=previous_limit)
 
 

@@ -45,6 +45,7 @@ class TestOnboarding:
         assert opened["type"] == "credit.account.opened"
         assert (opened["data"]["status"], opened["data"]["version"]) == ("pending", 1)
         assert completed["type"] == "credit.analysis.completed" and limit_changed["type"] == "credit.limit.changed"
+        decision = account.current_decision
         assert completed["data"] | {"decision_id": None} == {
             "account_id": str(account.id),
             "user_id": str(account.user_id),
@@ -59,7 +60,14 @@ class TestOnboarding:
             "score": 800,
             "reason_codes": ["NO_CREDIT_HISTORY"],
             "policy_version": 1,
+            "last_decision": {
+                "decision_id": str(decision.id),
+                "outcome": "approved",
+                "reason_codes": ["NO_CREDIT_HISTORY"],
+                "decided_at": decision.created_at.isoformat().replace("+00:00", "Z"),
+            },
         }
+        assert limit_changed["data"]["last_decision"] == completed["data"]["last_decision"]
         assert completed["data"]["decision_id"] == str(account.current_decision_id)
         assert limit_changed["data"]["version"] == 2 and limit_changed["data"]["previous_limit"] == "0.00"
         assert account.version == 2

@@ -51,7 +51,7 @@ class TestPurchase:
     def test_it_announces_the_posting_with_the_account_state_after_it(self, client, active_account):
         transaction_id = post(client, active_account, purchase("100.00")).json()["id"]
         [posted] = events_of(active_account, "credit.transaction.posted")
-        assert posted["data"] | {"transaction_id": None} == {
+        assert posted["data"] | {"transaction_id": None, "last_decision": None} == {
             "account_id": str(active_account.id),
             "user_id": str(active_account.user_id),
             "status": "active",
@@ -63,8 +63,10 @@ class TestPurchase:
             "transaction_id": None,
             "transaction_type": "purchase",
             "amount": "100.00",
+            "last_decision": None,
         }
         assert posted["data"]["transaction_id"] == transaction_id
+        assert posted["data"]["last_decision"]["decision_id"] == str(active_account.current_decision_id), "it carries the latest decision"
 
     def test_exactly_the_available_credit_can_be_spent(self, client, active_account):
         assert post(client, active_account, purchase("16000.00")).json()["available_after"] == "0.00"

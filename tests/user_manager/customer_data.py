@@ -12,9 +12,11 @@ from common.events.payloads import (
     CREDIT_LIMIT_CHANGED,
     CREDIT_TRANSACTION_POSTED,
     PAYLOADS,
+    DecisionSummary,
 )
 from common.inbox.services import handle_once
-from common.messaging.registry import handler_for
+from common.messaging.registry import handler_for, versioning_of
+from common.outbox.services import SEQUENCE_ATTRIBUTE
 
 VALID = {
     "full_name": "Ana Maria Silva",
@@ -45,19 +47,27 @@ def customer_body(**overrides) -> dict:
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
+def decision(outcome: str = "approved", reason_codes: tuple[str, ...] = ("income_ok",), *, minutes: int = 0) -> DecisionSummary:
+    """A decision credit_manager took ``minutes`` after T0."""
+    return DecisionSummary(
+        decision_id=uuid.uuid4(), outcome=outcome, reason_codes=list(reason_codes), decided_at=T0 + timedelta(minutes=minutes)
+    )
+
+
 def credit_event(
     user_id: str,
     *,
     version: int,
+    sequence: int | None = None,
     event_type: str = CREDIT_ACCOUNT_OPENED,
     status: str = "pending",
     credit_limit: str = "0.00",
     balance: str = "0.00",
     minutes: int = 0,
-    outcome: str = "approved",
-    reason_codes: tuple[str, ...] = ("income_ok",),
+    last_decision: DecisionSummary | None = None,
 ) -> CloudEvent:
-    """A credit event as credit_manager publishes it, ``minutes`` after T0, with the payload of its type."""
+    """A credit event as credit_manager's relay sends it, ``minutes`` after T0: the account's state, its latest
+    decision (an analysis announces its own) and the publication ``sequence`` (default: the version)."""
     state = {
         "account_id": uuid.UUID(int=1),
         "user_id": user_id,
@@ -66,19 +76,25 @@ def credit_event(
         "balance": Decimal(balance),
         "available": Decimal(credit_limit) - Decimal(balance),
         "version": version,
+        "last_decision": last_decision,
     }
     extra = {
-        CREDIT_ANALYSIS_COMPLETED: {
-            "decision_id": uuid.uuid4(), "outcome": outcome, "score": 700, "reason_codes": list(reason_codes), "policy_version": 1
-        },
         CREDIT_LIMIT_CHANGED: {"previous_limit": Decimal("0.00")},
         CREDIT_TRANSACTION_POSTED: {"transaction_id": uuid.uuid4(), "transaction_type": "purchase", "amount": Decimal(balance)},
     }.get(event_type, {})
+    if event_type == CREDIT_ANALYSIS_COMPLETED:
+        own = state["last_decision"] = last_decision or decision(minutes=minutes)
+        extra = {
+            "decision_id": own.decision_id, "outcome": own.outcome, "score": 700, "reason_codes": own.reason_codes,
+            "policy_version": 1,
+        }  # fmt: skip
     event = new_event(event_type, subject=user_id, data=PAYLOADS[event_type](**state, **extra))
-    return event.model_copy(update={"source": "credit_manager", "time": T0 + timedelta(minutes=minutes)})
+    return event.model_copy(
+        update={"source": "credit_manager", "time": T0 + timedelta(minutes=minutes), SEQUENCE_ATTRIBUTE: sequence or version}
+    )
 
 
 def deliver(*events: CloudEvent) -> None:
-    """Each event the way the queue worker applies it: once per event id, through its registered handler."""
+    """Each event the way the queue worker applies it: once per event id, newest wins, through its handler."""
     for event in events:
-        handle_once(event, handler_for(event.type))
+        handle_once(event, handler_for(event.type), versioning_of(event.type))

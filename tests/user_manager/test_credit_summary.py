@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from customer_data import T0, credit_event, deliver
+from customer_data import T0, credit_event, decision, deliver
 
 from common.events import InvalidEvent
 from common.events.payloads import (
@@ -59,7 +59,7 @@ class TestFilledByCreditEvents:
             credit_event(customer["id"], version=1, minutes=1),
             credit_event(
                 customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="3000.00",
-                outcome="approved", reason_codes=("income_ok", "age_ok"), minutes=2,
+                last_decision=decision("approved", ("income_ok", "age_ok"), minutes=2), minutes=2,
             ),
         )  # fmt: skip
         assert credit_of(reader, customer["id"]) == {
@@ -88,20 +88,21 @@ class TestFilledByCreditEvents:
 
 class TestOnlyTheNewestStateIsShown:
     def history(self, user_id):
-        """An account's life in order: opened, approved, a purchase, frozen."""
+        """An account's life in order: opened, approved, a purchase, frozen; each event with its latest decision."""
+        approved = decision("approved", minutes=2)
         return [
             credit_event(user_id, version=1, status="pending", minutes=1),
             credit_event(
                 user_id, event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="2000.00",
-                outcome="approved", minutes=2,
+                last_decision=approved, minutes=2,
             ),
             credit_event(
                 user_id, event_type=CREDIT_TRANSACTION_POSTED, version=3, status="active", credit_limit="2000.00",
-                balance="300.00", minutes=3,
+                balance="300.00", last_decision=approved, minutes=3,
             ),
             credit_event(
                 user_id, event_type=CREDIT_ACCOUNT_FROZEN, version=4, status="frozen", credit_limit="2000.00",
-                balance="300.00", minutes=4,
+                balance="300.00", last_decision=approved, minutes=4,
             ),
         ]  # fmt: skip
 
@@ -127,44 +128,54 @@ class TestOnlyTheNewestStateIsShown:
         deliver(*history, *history[:3])
         assert credit_of(reader, customer["id"]) == self.expected()
 
-    def test_the_same_state_republished_under_a_new_event_id_changes_nothing(self, create_customer, reader):
+    def test_an_event_published_earlier_under_a_new_event_id_is_stale(self, create_customer, reader):
         customer = create_customer()
         history = self.history(customer["id"])
-        deliver(*history, credit_event(customer["id"], version=2, status="active", credit_limit="2000.00", minutes=9))
+        deliver(*history, credit_event(customer["id"], version=2, sequence=2, status="active", credit_limit="2000.00", minutes=9))
         assert credit_of(reader, customer["id"]) == self.expected()
         assert CreditSummary.objects.get(customer_id=customer["id"]).account_version == 4
+        assert ProcessedEvent.objects.filter(subject=customer["id"], outcome="stale").count() == 1
 
 
-class TestTheLastDecisionIsKeptByItsTime:
-    def test_a_decision_arriving_with_an_account_version_already_shown_is_still_recorded(self, create_customer, reader):
+class TestTheLatestDecisionComesWithEveryEvent:
+    def test_a_decision_that_changed_nothing_is_shown_though_the_account_version_is_the_same(self, create_customer, reader):
+        """A denied limit request: a new decision, the same account state (version 2), published later."""
         customer = create_customer()
         deliver(
             credit_event(
-                customer["id"], event_type=CREDIT_LIMIT_CHANGED, version=2, status="active", credit_limit="1000.00", minutes=2
+                customer["id"], event_type=CREDIT_LIMIT_CHANGED, version=2, sequence=2, status="active", credit_limit="1000.00",
+                last_decision=decision("approved", minutes=1), minutes=1,
             ),
             credit_event(
-                customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", credit_limit="1000.00",
-                outcome="approved", reason_codes=("income_ok",), minutes=2,
+                customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, sequence=3, status="active",
+                credit_limit="1000.00", last_decision=decision("denied", ("limit_above_policy",), minutes=2), minutes=2,
             ),
         )  # fmt: skip
         credit = credit_of(reader, customer["id"])
-        assert credit["last_decision"] == {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(2)}
+        assert credit["last_decision"] == {"outcome": "denied", "reason_codes": ["limit_above_policy"], "decided_at": at(2)}
         assert credit["credit_limit"] == "1000.00"
 
-    def test_an_older_decision_arriving_late_does_not_replace_a_newer_one(self, create_customer, reader):
+    def test_a_decision_overtaken_by_a_later_event_still_shows_through_it(self, create_customer, reader):
         customer = create_customer()
-        first = credit_event(
-            customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="denied", outcome="denied",
-            reason_codes=("income_too_low",), minutes=2,
-        )  # fmt: skip
-        reanalysis = credit_event(
+        reanalysed = decision("approved", ("income_ok",), minutes=5)
+        analysis = credit_event(
             customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=3, status="active", credit_limit="1500.00",
-            outcome="approved", reason_codes=("income_ok",), minutes=5,
+            last_decision=reanalysed, minutes=5,
         )  # fmt: skip
-        deliver(reanalysis, first)
+        purchase = credit_event(
+            customer["id"], event_type=CREDIT_TRANSACTION_POSTED, version=4, status="active", credit_limit="1500.00",
+            balance="100.00", last_decision=reanalysed, minutes=6,
+        )  # fmt: skip
+        deliver(purchase, analysis)
         credit = credit_of(reader, customer["id"])
-        assert credit["status"] == "active"
-        assert credit["last_decision"] == {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(5)}
+        assert (credit["available"], credit["last_decision"]["decided_at"]) == ("1400.00", at(5))
+
+    def test_an_analysis_published_before_events_carried_the_latest_decision_shows_its_own(self, create_customer, reader):
+        customer = create_customer()
+        legacy = credit_event(customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active", minutes=3)
+        data = {**legacy.data, "last_decision": None}
+        deliver(legacy.model_copy(update={"data": data, "sequence": None}))
+        assert credit_of(reader, customer["id"])["last_decision"]["decided_at"] == at(3)
 
 
 class TestEventsForUnknownCustomers:

@@ -1,4 +1,9 @@
-"""How user_manager reacts to credit events (registered by type; run once each by the queue worker)."""
+"""How user_manager reacts to credit events (registered by type; run once each by the queue worker).
+
+Every credit event carries the account's state and latest decision; the inbox orders them by their
+publication sequence (one account's events are published in the order they happened), so the
+handler just shows what the newest says.
+"""
 
 from __future__ import annotations
 
@@ -14,19 +19,23 @@ from common.events.payloads import (
     CREDIT_TRANSACTION_POSTED,
     CreditAccountState,
 )
+from common.inbox.services import Versioned
 from common.messaging.registry import event_handler
+from common.outbox.services import publication_sequence
 from credit_summary import services
 
+ACCOUNT_SEQUENCE = Versioned("account", read=publication_sequence)
 
-@event_handler(CREDIT_ACCOUNT_OPENED)
-@event_handler(CREDIT_ANALYSIS_COMPLETED)
-@event_handler(CREDIT_LIMIT_CHANGED)
-@event_handler(CREDIT_TRANSACTION_POSTED)
-@event_handler(CREDIT_ACCOUNT_FROZEN)
-@event_handler(CREDIT_ACCOUNT_UNFROZEN)
-@event_handler(CREDIT_ACCOUNT_CLOSED)
+
+@event_handler(CREDIT_ACCOUNT_OPENED, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_ANALYSIS_COMPLETED, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_LIMIT_CHANGED, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_TRANSACTION_POSTED, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_ACCOUNT_FROZEN, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_ACCOUNT_UNFROZEN, versioned=ACCOUNT_SEQUENCE)
+@event_handler(CREDIT_ACCOUNT_CLOSED, versioned=ACCOUNT_SEQUENCE)
 def on_credit_account_changed(event: CloudEvent) -> None:
-    """Every credit event carries the account as it now stands (and an analysis, its decision)."""
+    """Every credit event carries the account as it now stands and its latest decision."""
     payload = payload_of(event)
     assert isinstance(payload, CreditAccountState)
     try:

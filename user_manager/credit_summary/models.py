@@ -10,9 +10,8 @@ from users.models import Customer
 class CreditSummary(models.Model):
     """One row per customer, created by the first credit event about them.
 
-    The account state shown is the one with the highest ``account_version``; the decision shown is the
-    latest by its event time. The two are tracked apart because a decision can arrive in an event whose
-    account state is not newer than the one already shown.
+    What the newest credit event says (by its publication sequence): every credit event carries the
+    account's state and its latest decision, so both come from the same, newest event.
     """
 
     customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE, related_name="credit_summary")
@@ -25,7 +24,7 @@ class CreditSummary(models.Model):
     last_decision_id = models.UUIDField(null=True, blank=True)
     last_decision_outcome = models.CharField(max_length=30, blank=True)
     last_decision_reason_codes = models.JSONField(default=list, blank=True)
-    last_decision_at = models.DateTimeField(null=True, blank=True, help_text="Time of the analysis event.")
+    last_decision_at = models.DateTimeField(null=True, blank=True, help_text="When credit_manager took the decision.")
     updated_at = models.DateTimeField(help_text="Time of the newest credit event shown.")
 
     class Meta:

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
 CustomerStatus = Literal["active", "blocked", "closed"]
@@ -54,8 +54,18 @@ class UserStatusChanged(CustomerState):
     reason: str = ""
 
 
+class DecisionSummary(Payload):
+    """The account's latest credit decision (in force or not: a denied limit request is one too)."""
+
+    decision_id: uuid.UUID
+    outcome: str
+    reason_codes: list[str]
+    decided_at: AwareDatetime
+
+
 class CreditAccountState(Payload):
-    """The account as it stands after a change; ``version`` orders the changes of one account."""
+    """The account as it stands after a change, with its latest decision; ``version`` counts the changes
+    of its status, limit and balance. Published before events carried it, ``last_decision`` is absent."""
 
     account_id: uuid.UUID
     user_id: uuid.UUID
@@ -65,6 +75,7 @@ class CreditAccountState(Payload):
     available: Money
     currency: str = "BRL"
     version: int = Field(ge=1)
+    last_decision: DecisionSummary | None = None
 
 
 class CreditAnalysisCompleted(CreditAccountState):

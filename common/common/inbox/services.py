@@ -18,27 +18,32 @@ from common.inbox.models import AppliedVersion, EventOutcome, ProcessedEvent
 Outcome = Literal["handled", "duplicate", "stale"]
 
 
+def data_version(event: CloudEvent) -> object:
+    """The aggregate's version after the change, as the event's data carries it (``data.version``)."""
+    return event.data.get("version")
+
+
 @dataclass(frozen=True)
 class Versioned:
     """How a handler's events find their place in their aggregate's history.
 
     ``aggregate`` names the kind (``customer``); the event's ``subject`` is the aggregate's id and
-    ``data[field]`` its version after the change. An event without one (published before versions
-    were carried) is applied as it arrives.
+    ``read`` finds the number that orders its events (``data.version`` unless told otherwise). An
+    event without one (published before versions were carried) is applied as it arrives.
     """
 
     aggregate: str
-    field: str = "version"
+    read: Callable[[CloudEvent], object] = data_version
 
     def key(self, event: CloudEvent) -> str:
         return f"{self.aggregate}:{event.subject}"
 
     def version_of(self, event: CloudEvent) -> int | None:
-        version = event.data.get(self.field)
+        version = self.read(event)
         if version is None:
             return None
         if type(version) is not int or version < 1:
-            raise InvalidEvent(f"{event.type} data: {self.field} must be a positive integer")
+            raise InvalidEvent(f"{event.type}: its version must be a positive integer")
         return version
 
 

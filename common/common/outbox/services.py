@@ -21,6 +21,8 @@ from common.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
+# The envelope attribute carrying the outbox row id: the order in which the service published its events.
+SEQUENCE_ATTRIBUTE = "sequence"
 # Only one relay drains a service's outbox at a time, so events leave in commit order.
 _RELAY_LOCK_ID = 7_310_001
 # Set while a relay is queued or running and has not yet looked for new rows: commits meanwhile
@@ -155,7 +157,7 @@ def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
             producer.send(
                 row.topic,
                 key=row.key.encode(),
-                value=_encode(row.envelope),
+                value=_encode(row),
                 headers=[("ce_type", row.event_type.encode()), ("ce_id", str(row.event_id).encode())],
             )
             for row in rows
@@ -176,8 +178,18 @@ def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
     return acked, ""
 
 
-def _encode(envelope: dict) -> bytes:
-    return json.dumps(envelope, separators=(",", ":")).encode()
+def _encode(row: OutboxEvent) -> bytes:
+    """The envelope as sent: with its publication ``sequence`` (CloudEvents' extension of that name)."""
+    return json.dumps({**row.envelope, SEQUENCE_ATTRIBUTE: row.id}, separators=(",", ":")).encode()
+
+
+def publication_sequence(event: CloudEvent) -> int | None:
+    """The order in which this service published its events (None before events carried it).
+
+    The outbox row's id: a change and its events commit under the aggregate's row lock, so one
+    aggregate's events get increasing numbers in the order they happened, whichever relay sends them.
+    """
+    return (event.model_extra or {}).get(SEQUENCE_ATTRIBUTE)
 
 
 def purge_sent(*, older_than: timedelta | None = None) -> int:
