@@ -169,8 +169,10 @@ class TestConsumer:
 
 
 class TestBrokerDataLoss:
-    def test_after_the_broker_lost_its_data_new_messages_are_still_read(self, tmp_path, handled, make_user_created):
-        """A memory-only broker restarts with offsets from zero; the consumer must not wait at its old position."""
+    @pytest.mark.parametrize("late_commit", [False, True], ids=["offsets-forgotten", "old-offset-committed-after-restart"])
+    def test_after_the_broker_lost_its_data_new_messages_are_still_read(self, tmp_path, handled, make_user_created, late_commit):
+        """A memory-only broker restarts with offsets from zero; the consumer must not wait at its old position,
+        even when a commit from just before the outage reaches the new broker."""
         handled("user.created", lambda event: None)
         broker = Broker(tmp_path)
         broker.start()
@@ -178,18 +180,21 @@ class TestBrokerDataLoss:
             with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
                 ensure_topics(["users.events"])
                 discard_producer()
-                # One message: after the restart the new one sits at offset 0 again, below our position (1).
-                produce("users.events", make_user_created().to_bytes())
+                # Three messages: after the restart the new one sits at offset 0 again, below our position (3).
+                produce("users.events", *(make_user_created().to_bytes() for _ in range(3)))
                 dispatched = []
                 kafka_consumer = create_consumer(topics=["users.events"], group_id="data-loss")
                 consumer = event_consumer(kafka_consumer, dispatched.extend, lost_position_check_seconds=0)
-                consume_until(consumer, 1)
-                assert len(dispatched) == 1
+                consume_until(consumer, 3)
+                assert len(dispatched) == 3
 
                 broker.kill()
                 broker.start()
+                ensure_topics(["users.events"])
                 after_restart = make_user_created()
                 produce("users.events", after_restart.to_bytes())
+                if late_commit:
+                    commit_to_new_broker("data-loss", TopicPartition("users.events", 0), offset=3)
                 wait_until(
                     lambda: consumer.poll_once() and after_restart in dispatched,
                     timeout=60,
@@ -200,3 +205,16 @@ class TestBrokerDataLoss:
                 discard_producer()
         finally:
             broker.kill()
+
+
+def commit_to_new_broker(group: str, partition: TopicPartition, *, offset: int) -> None:
+    """A commit of the group's old position, as one sent just before the outage lands just after it."""
+    from kafka import KafkaConsumer
+    from kafka.structs import OffsetAndMetadata
+
+    late = KafkaConsumer(**client_config(), group_id=group, enable_auto_commit=False)
+    try:
+        late.assign([partition])
+        late.commit({partition: OffsetAndMetadata(offset, "", -1)})
+    finally:
+        late.close(autocommit=False)
