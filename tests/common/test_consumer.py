@@ -6,7 +6,6 @@ import uuid
 import pytest
 from django.test import override_settings
 from kafka import KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
 
 from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
@@ -189,19 +188,44 @@ class TestBrokerDataLoss:
                 assert len(dispatched) == 3
 
                 broker.kill()
+                for _ in range(3):
+                    consumer.poll_once()  # the broker is away: the consumer waits, it does not end
                 broker.start()
                 ensure_topics(["users.events"])
                 after_restart = make_user_created()
                 produce("users.events", after_restart.to_bytes())
                 if late_commit:
                     commit_to_new_broker("data-loss", TopicPartition("users.events", 0), offset=3)
-                wait_until(
-                    lambda: consumer.poll_once() and after_restart in dispatched,
-                    timeout=60,
-                    what="the new message",
-                    retry_on=(KafkaError,),  # the broker is still coming back
-                )
+                wait_until(lambda: consumer.poll_once() is not None and after_restart in dispatched, timeout=60, what="the new message")
                 consumer.consumer.close()
+                discard_producer()
+        finally:
+            broker.kill()
+
+
+    def test_a_consumer_that_has_not_joined_its_group_when_the_broker_goes_away_waits_for_it(
+        self, tmp_path, handled, make_user_created
+    ):
+        """kafka-python raises from its coordinator lookup then; the process must not end (nobody restarts it)."""
+        handled("user.created", lambda event: None)
+        broker = Broker(tmp_path)
+        broker.start()
+        try:
+            with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
+                ensure_topics(["users.events"])
+                discard_producer()
+                dispatched = []
+                kafka_consumer = create_consumer(topics=["users.events"], group_id="not-joined-yet")
+                consumer = event_consumer(kafka_consumer, dispatched.extend, retry_backoff_seconds=0.1)
+                broker.kill()
+                for _ in range(3):
+                    assert consumer.poll_once() == {}
+                broker.start()
+                ensure_topics(["users.events"])
+                event = make_user_created()
+                produce("users.events", event.to_bytes())
+                wait_until(lambda: consumer.poll_once() is not None and event in dispatched, timeout=60, what="the message")
+                kafka_consumer.close()
                 discard_producer()
         finally:
             broker.kill()

@@ -12,9 +12,10 @@ from kafka.partitioner.default import murmur2
 class Customer:
     """A customer as user_manager sees it; each change is the next version, announced with the whole state."""
 
-    def __init__(self, income: str = "8000.00", *, key_partition_of: "Customer | None" = None) -> None:
+    def __init__(self, income: str = "8000.00", *, same_partition_as: tuple["Customer", int] | None = None) -> None:
+        """``same_partition_as=(other, partitions)``: an id whose events share ``other``'s partition."""
         self.id = str(uuid.uuid4())
-        while key_partition_of is not None and partition_of(self.id) != partition_of(key_partition_of.id):
+        while same_partition_as and partition_of(self.id, same_partition_as[1]) != partition_of(same_partition_as[0].id, same_partition_as[1]):
             self.id = str(uuid.uuid4())
         self.version, self.status, self.income = 0, "active", Decimal(income)
         self.events: list[dict] = []
@@ -63,8 +64,8 @@ def live(customer: Customer, steps: list[str]) -> Customer:
     return customer
 
 
-def partition_of(key: str, partitions: int = 3) -> int:
-    """The partition of users.events (three, as the tests create it) the producer's default partitioner picks."""
+def partition_of(key: str, partitions: int) -> int:
+    """The partition the producer's default partitioner picks for ``key`` among ``partitions``."""
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 

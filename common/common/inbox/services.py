@@ -50,15 +50,16 @@ class Versioned:
 def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versioned: Versioned | None = None) -> Outcome:
     """Run ``handler`` for ``event`` unless it already ran or a newer version is applied; say which.
 
-    The inbox row is inserted first (``ON CONFLICT DO NOTHING``): a concurrent duplicate waits on the
-    unique key and then finds the event done. For a versioned event the aggregate's applied version
-    is raised in the same statement that locks it, so two events of one aggregate apply one after the
-    other and an older one, whenever it comes, is recorded as stale and not applied. If the handler
-    fails, all of it rolls back.
+    For a versioned event the aggregate's applied version is raised first, in the statement that
+    locks its row: two events of one aggregate apply one after the other, and an older one, whenever
+    it comes, is recorded as stale and not applied. The inbox row is inserted next (``ON CONFLICT DO
+    NOTHING``): a concurrent duplicate waits on the unique key and then finds the event done. If the
+    handler fails, all of it rolls back.
     """
     version = versioned.version_of(event) if versioned else None
     with transaction.atomic():
         with connection.cursor() as cursor:
+            newest = version is None or _raise_applied_version(cursor, versioned.key(event), version)
             cursor.execute(
                 f"""
                 INSERT INTO {ProcessedEvent._meta.db_table}
@@ -66,15 +67,14 @@ def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versio
                 VALUES (%s, %s, %s, %s, %s, now(), %s, %s)
                 ON CONFLICT (event_id) DO NOTHING
                 """,
-                [event.id, event.type, event.subject, event.source, event.time, EventOutcome.HANDLED, version],
-            )
+                [
+                    event.id, event.type, event.subject, event.source, event.time,
+                    EventOutcome.HANDLED if newest else EventOutcome.STALE, version,
+                ],
+            )  # fmt: skip
             if cursor.rowcount == 0:
                 return "duplicate"
-            if version is not None and not _raise_applied_version(cursor, versioned.key(event), version):
-                cursor.execute(
-                    f"UPDATE {ProcessedEvent._meta.db_table} SET outcome = %s WHERE event_id = %s",
-                    [EventOutcome.STALE, event.id],
-                )
+            if not newest:
                 return "stale"
         handler(event)
         return "handled"

@@ -78,7 +78,14 @@ class EventConsumer:
         counts: Counter[str] = Counter()
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         failed = False
-        batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
+        try:
+            batches = self.consumer.poll(timeout_ms=self.poll_timeout_ms)
+        except KafkaError as exc:
+            # The broker is away (kafka-python raises from the group coordinator's poll then): nothing
+            # was fetched, nothing is owed; try again after a pause instead of ending the process.
+            logger.warning("poll failed, trying again: %r", exc)
+            self._stopping.wait(self.retry_backoff_seconds)
+            return counts
         if not batches:
             self._recover_lost_positions()
         for partition, messages in batches.items():
