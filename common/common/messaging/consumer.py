@@ -174,38 +174,25 @@ class EventConsumer:
         """Start a partition over when the broker lost its data.
 
         A memory-only broker that restarts (or a topic deleted and re-created) starts offsets at zero
-        again and forgets the group's committed offsets, but the consumer keeps its positions across
-        the re-join and would wait at its old position, missing the new messages. So, while idle
-        (every ``lost_position_check_seconds``):
-
-        - a partition where our position is past its end is read again from its start (this also
-          catches a commit from just before the outage that reached the new broker late);
-        - a partition we have read from whose committed offset the broker no longer knows means the
-          group's state is gone too (everything consumed is committed before the consumer goes idle):
-          the consumer leaves and re-joins, and the fresh assignment starts from the earliest offset.
+        again and forgets the group's committed offsets; the consumer would wait at its old position
+        and miss the new messages. Everything consumed is committed before the consumer goes idle,
+        so an idle partition that we have read from but whose committed offset the broker no longer
+        knows means exactly that. Checked only while idle, every ``lost_position_check_seconds``.
         """
         now = time.monotonic()
         if now < self._next_position_check:
             return
         self._next_position_check = now + self.lost_position_check_seconds
-        assigned = list(self.consumer.assignment())
-        if not assigned:
-            return
+        assigned = self.consumer.assignment()
         try:
-            positions = {p: self.consumer.position(p) for p in assigned}
-            ends = self.consumer.end_offsets(assigned)
-            past_end = [p for p in assigned if positions[p] > ends.get(p, positions[p])]
-            forgotten = [p for p in assigned if p not in past_end and positions[p] > 0 and self.consumer.committed(p) is None]
+            lost = [p for p in assigned if self.consumer.position(p) > 0 and self.consumer.committed(p) is None]
         except Exception as exc:  # noqa: BLE001 - the broker may be away; look again later
-            logger.warning("could not check the consumer's positions: %r", exc)
+            logger.warning("could not check the committed offsets: %r", exc)
             return
-        if past_end:
-            logger.warning("broker lost %s (our position is past its end); reading it from the start", _names(past_end))
-            self.consumer.seek_to_beginning(*past_end)
-        if forgotten:
+        if lost:
             # Leave and re-join the group: a fresh assignment starts from the earliest offset, and the
             # broker's (also lost) group state is rebuilt instead of answering "rebalance in progress".
-            logger.warning("broker lost %s; re-joining the group to read from the start", _names(forgotten))
+            logger.warning("broker lost %s; re-joining the group to read from the start", ", ".join(f"{p.topic}/{p.partition}" for p in lost))
             topics = sorted(self.consumer.subscription() or [])
             self.consumer.unsubscribe()
             self.consumer.subscribe(topics=topics)
@@ -218,10 +205,6 @@ class EventConsumer:
         except KafkaError as exc:
             # A rebalance, or the coordinator away: these messages come again; handlers are idempotent.
             logger.warning("offset commit failed, messages will be redelivered: %r", exc)
-
-
-def _names(partitions: list[TopicPartition]) -> str:
-    return ", ".join(f"{p.topic}/{p.partition}" for p in partitions)
 
 
 def _origin(message: ConsumerRecord) -> str:
