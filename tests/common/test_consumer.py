@@ -167,61 +167,57 @@ class TestConsumer:
         kafka_consumer.close()
 
 
+@pytest.fixture
+def own_broker(tmp_path):
+    """A tansu broker of this test's own, in force for the test, with users.events on one partition."""
+    broker = Broker(tmp_path)
+    broker.start()
+    try:
+        with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
+            ensure_topics(["users.events"])
+            discard_producer()
+            yield broker
+            discard_producer()
+    finally:
+        broker.kill()
+
+
 class TestBrokerDataLoss:
-    def test_after_the_broker_lost_its_data_new_messages_are_still_read(self, tmp_path, handled, make_user_created):
+    def test_after_the_broker_lost_its_data_new_messages_are_still_read(self, own_broker, handled, make_user_created):
         """A memory-only broker restarts with offsets from zero; the consumer must not wait at its old position."""
         handled("user.created", lambda event: None)
-        broker = Broker(tmp_path)
-        broker.start()
-        try:
-            with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
-                ensure_topics(["users.events"])
-                discard_producer()
-                # Three messages: after the restart the new one sits at offset 0 again, below our position (3).
-                produce("users.events", *(make_user_created().to_bytes() for _ in range(3)))
-                dispatched = []
-                kafka_consumer = create_consumer(topics=["users.events"], group_id="data-loss")
-                consumer = event_consumer(kafka_consumer, dispatched.extend, lost_position_check_seconds=0)
-                consume_until(consumer, 3)
-                assert len(dispatched) == 3
+        # Three messages: after the restart the new one sits at offset 0 again, below our position (3).
+        produce("users.events", *(make_user_created().to_bytes() for _ in range(3)))
+        dispatched = []
+        kafka_consumer = create_consumer(topics=["users.events"], group_id="data-loss")
+        consumer = event_consumer(kafka_consumer, dispatched.extend, lost_position_check_seconds=0)
+        consume_until(consumer, 3)
+        assert len(dispatched) == 3
 
-                broker.kill()
-                for _ in range(3):
-                    consumer.poll_once()  # the broker is away: the consumer waits, it does not end
-                broker.start()
-                ensure_topics(["users.events"])
-                after_restart = make_user_created()
-                produce("users.events", after_restart.to_bytes())
-                wait_until(lambda: consumer.poll_once() is not None and after_restart in dispatched, timeout=60, what="the new message")
-                consumer.consumer.close()
-                discard_producer()
-        finally:
-            broker.kill()
-
+        own_broker.kill()
+        for _ in range(3):
+            consumer.poll_once()  # the broker is away: the consumer waits, it does not end
+        own_broker.start()
+        ensure_topics(["users.events"])
+        after_restart = make_user_created()
+        produce("users.events", after_restart.to_bytes())
+        wait_until(lambda: consumer.poll_once() is not None and after_restart in dispatched, timeout=60, what="the new message")
+        kafka_consumer.close()
 
     def test_a_consumer_that_has_not_joined_its_group_when_the_broker_goes_away_waits_for_it(
-        self, tmp_path, handled, make_user_created
+        self, own_broker, handled, make_user_created
     ):
         """kafka-python raises from its coordinator lookup then; the process must not end (nobody restarts it)."""
         handled("user.created", lambda event: None)
-        broker = Broker(tmp_path)
-        broker.start()
-        try:
-            with override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_TOPIC_PARTITIONS=1):
-                ensure_topics(["users.events"])
-                discard_producer()
-                dispatched = []
-                kafka_consumer = create_consumer(topics=["users.events"], group_id="not-joined-yet")
-                consumer = event_consumer(kafka_consumer, dispatched.extend, retry_backoff_seconds=0.1)
-                broker.kill()
-                for _ in range(3):
-                    assert consumer.poll_once() == {}
-                broker.start()
-                ensure_topics(["users.events"])
-                event = make_user_created()
-                produce("users.events", event.to_bytes())
-                wait_until(lambda: consumer.poll_once() is not None and event in dispatched, timeout=60, what="the message")
-                kafka_consumer.close()
-                discard_producer()
-        finally:
-            broker.kill()
+        dispatched = []
+        kafka_consumer = create_consumer(topics=["users.events"], group_id="not-joined-yet")
+        consumer = event_consumer(kafka_consumer, dispatched.extend, retry_backoff_seconds=0.1)
+        own_broker.kill()
+        for _ in range(3):
+            assert consumer.poll_once() == {}
+        own_broker.start()
+        ensure_topics(["users.events"])
+        event = make_user_created()
+        produce("users.events", event.to_bytes())
+        wait_until(lambda: consumer.poll_once() is not None and event in dispatched, timeout=60, what="the message")
+        kafka_consumer.close()
