@@ -8,7 +8,6 @@ moved) through the outbox.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -33,8 +32,6 @@ from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome,
 from common.errors import Conflict, InvalidInput, NotFound
 from common.events.payloads import CREDIT_ANALYSIS_COMPLETED, CREDIT_LIMIT_CHANGED
 from common.transactions import after_commit
-
-logger = logging.getLogger(__name__)
 
 # Accounts whose limit and status follow the analysis of the customer (a frozen one keeps its status).
 ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, AccountStatus.FROZEN)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
 from django.db import transaction
@@ -12,8 +11,6 @@ from common.events.payloads import CreditAccountState, CreditAnalysisCompleted, 
 from credit_summary.models import CreditSummary
 from users.cache import forget_customer_on_commit
 from users.models import Customer
-
-logger = logging.getLogger(__name__)
 
 
 def record_credit_state(*, state: CreditAccountState, occurred_at: datetime) -> CreditSummary:

@@ -5,7 +5,6 @@ Harmless to over-replay: handlers are idempotent (inbox) and versioned events ne
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -16,8 +15,6 @@ from kafka import KafkaConsumer, TopicPartition
 from common.events import CloudEvent, InvalidEvent, parse_event
 from common.messaging.kafka import client_config
 from common.messaging.registry import handler_for
-
-logger = logging.getLogger(__name__)
 
 Dispatch = Callable[[list[CloudEvent]], None]
 
