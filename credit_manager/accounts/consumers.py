@@ -18,11 +18,7 @@ from common.messaging.registry import EventNotReady, event_handler
 CUSTOMER_VERSION = Versioned("customer")
 
 
-@event_handler(USER_CREATED, versioned=CUSTOMER_VERSION)
-@event_handler(USER_UPDATED, versioned=CUSTOMER_VERSION)
-@event_handler(USER_BLOCKED, versioned=CUSTOMER_VERSION)
-@event_handler(USER_UNBLOCKED, versioned=CUSTOMER_VERSION)
-@event_handler(USER_CLOSED, versioned=CUSTOMER_VERSION)
+@event_handler(USER_CREATED, USER_UPDATED, USER_BLOCKED, USER_UNBLOCKED, USER_CLOSED, versioned=CUSTOMER_VERSION)
 def on_customer_changed(event: CloudEvent) -> None:
     customer = payload_of(event)
     assert isinstance(customer, CustomerState)

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import AccountStatus, CreditAccount
@@ -52,9 +53,7 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
 
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
-    account = (
-        CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision").filter(id=account_id).first()
-    )
+    account = _locked_accounts().filter(id=account_id).first()
     if account is None:
         raise NotFound("No credit account with this id.", code="account_not_found")
     return account
@@ -62,7 +61,7 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
     """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
-    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision").filter(user_id=user_id).first()
+    return _locked_accounts().filter(user_id=user_id).first()
 
 
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
@@ -71,6 +70,11 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
     if account is None:
         raise NotFound("No credit account for this customer (yet).", code="account_not_found")
     return account
+
+
+def _locked_accounts() -> QuerySet[CreditAccount]:
+    """Accounts read to be changed: locked (not their decisions), with the decisions events carry."""
+    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision")
 
 
 def update_account(account: CreditAccount, **values: Any) -> None:

@@ -27,13 +27,16 @@ from credit_summary import services
 ACCOUNT_SEQUENCE = Versioned("account", read=publication_sequence)
 
 
-@event_handler(CREDIT_ACCOUNT_OPENED, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_ANALYSIS_COMPLETED, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_LIMIT_CHANGED, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_TRANSACTION_POSTED, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_ACCOUNT_FROZEN, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_ACCOUNT_UNFROZEN, versioned=ACCOUNT_SEQUENCE)
-@event_handler(CREDIT_ACCOUNT_CLOSED, versioned=ACCOUNT_SEQUENCE)
+@event_handler(
+    CREDIT_ACCOUNT_OPENED,
+    CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_LIMIT_CHANGED,
+    CREDIT_TRANSACTION_POSTED,
+    CREDIT_ACCOUNT_FROZEN,
+    CREDIT_ACCOUNT_UNFROZEN,
+    CREDIT_ACCOUNT_CLOSED,
+    versioned=ACCOUNT_SEQUENCE,
+)
 def on_credit_account_changed(event: CloudEvent) -> None:
     """Every credit event carries the account as it now stands and its latest decision."""
     payload = payload_of(event)

@@ -23,16 +23,17 @@ class EventNotReady(Exception):
     never dead-lettered for being early."""
 
 
-def event_handler(event_type: str, *, versioned: Versioned | None = None) -> Callable[[EventHandler], EventHandler]:
-    """Register the function that applies ``event_type`` in this service (one handler per type)."""
+def event_handler(*event_types: str, versioned: Versioned | None = None) -> Callable[[EventHandler], EventHandler]:
+    """Register the function that applies ``event_types`` in this service (one handler per type)."""
 
     def register(func: EventHandler) -> EventHandler:
-        existing = _handlers.get(event_type)
-        if existing is not None and existing is not func:
-            raise RuntimeError(f"{event_type} already handled by {existing.__module__}.{existing.__name__}")
-        _handlers[event_type] = func
-        if versioned is not None:
-            _versioning[event_type] = versioned
+        for event_type in event_types:
+            existing = _handlers.get(event_type)
+            if existing is not None and existing is not func:
+                raise RuntimeError(f"{event_type} already handled by {existing.__module__}.{existing.__name__}")
+            _handlers[event_type] = func
+            if versioned is not None:
+                _versioning[event_type] = versioned
         return func
 
     return register
