@@ -5,7 +5,6 @@ re-opened against a closed port."""
 
 import contextlib
 import copy
-import socket
 
 import pytest
 from celery import current_app
@@ -14,21 +13,16 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 
+from common.devstack.services import free_port  # a port nothing listens on
 from users.models import Customer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nothing listens once the socket is closed
-
-
 @contextlib.contextmanager
 def redis_cache_away():
     caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{closed_port()}/0"
+    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
     with override_settings(CACHES=caches):
         yield
 
@@ -37,7 +31,7 @@ def redis_cache_away():
 def database_away():
     real_port = connection.settings_dict.get("PORT")
     connection.close()
-    connection.settings_dict["PORT"], host = closed_port(), connection.settings_dict.get("HOST")
+    connection.settings_dict["PORT"], host = free_port(), connection.settings_dict.get("HOST")
     connection.settings_dict["HOST"] = "127.0.0.1"
     try:
         yield
