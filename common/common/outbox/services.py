@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from common.celery import queue_task
 from common.events import CloudEvent
 from common.messaging.kafka import discard_producer, get_producer
 from common.outbox.models import OutboxEvent
@@ -21,6 +22,8 @@ from common.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
+# The queue workers' task that runs ``relay_pending`` (common.outbox.tasks registers it under this name).
+RELAY_TASK = "common.outbox.relay_outbox"
 # The envelope attribute carrying the outbox row id: the order in which the service published its events.
 SEQUENCE_ATTRIBUTE = "sequence"
 # Only one relay drains a service's outbox at a time, so events leave in commit order.
@@ -57,10 +60,8 @@ def request_relay() -> None:
     One task per burst of commits, not one per commit; without the cache, one per commit. If the
     task broker is down too, the periodic sweep relays later.
     """
-    from common.outbox.tasks import relay_outbox
-
     if _mark_relay_requested():
-        relay_outbox.delay()
+        queue_task(RELAY_TASK)
 
 
 @dataclass(frozen=True)
