@@ -9,8 +9,8 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
+from common.celery import DATABASE_UNAVAILABLE, backoff
 from common.events import CloudEvent, InvalidEvent, parse_event
 from common.inbox.services import handle_once
 from common.messaging.dead_letter import send_to_dead_letter
@@ -19,8 +19,6 @@ from common.messaging.stats import record_progress
 from common.observability import log_context
 
 logger = logging.getLogger(__name__)
-
-_DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 Envelope = str | dict[str, Any]  # an event as a task argument: its JSON text, or the decoded object
 
@@ -56,7 +54,7 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
             except _StillOwed as exc:
                 _report(outcomes)
                 logger.warning("%s; retrying the batch from this event", exc)
-                raise self.retry(args=[envelopes[index:]], exc=exc, countdown=_backoff(self.request.retries + 1)) from exc
+                raise self.retry(args=[envelopes[index:]], exc=exc, countdown=backoff(self.request.retries + 1)) from exc
             logger.info("event %s", outcome)
         outcomes[outcome] += 1
     _report(outcomes)
@@ -76,18 +74,18 @@ def process_event(self, envelope: Envelope) -> str:
     with log_context(event_id=str(event.id), event_type=event.type):
         try:
             outcome = _apply(event)
-        except _DATABASE_UNAVAILABLE as exc:
+        except DATABASE_UNAVAILABLE as exc:
             logger.warning("database unavailable, retrying (attempt %s)", attempt)
-            raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
+            raise self.retry(exc=exc, countdown=backoff(attempt)) from exc
         except EventNotReady as exc:
             logger.info("event parked, trying again later (attempt %s): %s", attempt, exc)
-            raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
+            raise self.retry(exc=exc, countdown=backoff(attempt)) from exc
         except InvalidEvent as exc:
             outcome = _dead_letter_or_retry(self, event, reason=str(exc), attempt=attempt)
         except Exception as exc:
             if attempt < settings.EVENT_MAX_ATTEMPTS:
                 logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
-                raise self.retry(exc=exc, countdown=_backoff(attempt)) from exc
+                raise self.retry(exc=exc, countdown=backoff(attempt)) from exc
             outcome = _dead_letter_or_retry(self, event, reason=repr(exc), attempt=attempt)
         logger.info("event %s", outcome)
         _report(Counter([outcome]))
@@ -105,7 +103,7 @@ def _apply_in_batch(envelope: Envelope, event: CloudEvent) -> str:
     """Apply one event of a batch; a failure of its own goes on alone, an outage raises :class:`_StillOwed`."""
     try:
         return _apply(event)
-    except _DATABASE_UNAVAILABLE as exc:
+    except DATABASE_UNAVAILABLE as exc:
         raise _StillOwed(f"database unavailable: {exc.__class__.__name__}") from exc
     except EventNotReady as exc:
         return _go_on_alone(envelope, outcome="parked", reason=str(exc))
@@ -121,14 +119,10 @@ def _go_on_alone(envelope: Envelope, *, outcome: str, reason: str) -> str:
     """Hand a failed event of a batch to ``process_event``, counting this as its first attempt."""
     logger.warning("event %s alone (attempt 1): %s", outcome, reason)
     try:
-        process_event.apply_async(args=[envelope], retries=1, countdown=_backoff(1))
+        process_event.apply_async(args=[envelope], retries=1, countdown=backoff(1))
     except Exception as exc:  # noqa: BLE001 - the task broker is away: the event stays in this batch
         raise _StillOwed(f"could not hand the event on: {exc!r}") from exc
     return outcome
-
-
-def _backoff(attempt: int) -> float:
-    return min(2.0 ** (attempt - 1), 60.0)
 
 
 def _dead_letter(event: CloudEvent, *, reason: str, attempt: int) -> str:
@@ -146,7 +140,7 @@ def _dead_letter_or_retry(task, event: CloudEvent, *, reason: str, attempt: int)
         return _dead_letter(event, reason=reason, attempt=attempt)
     except _StillOwed as exc:
         logger.warning("%s; retrying (attempt %s)", exc, attempt)
-        raise task.retry(exc=exc, countdown=_backoff(attempt)) from exc
+        raise task.retry(exc=exc, countdown=backoff(attempt)) from exc
 
 
 def _report(outcomes: Counter[str]) -> None:
