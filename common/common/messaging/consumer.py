@@ -40,7 +40,7 @@ class EventConsumer:
         dispatch: Dispatch,
         dead_letter: DeadLetter,
         record_progress: RecordProgress,
-        batch_size: int = 500,
+        batch_size: int | None = None,
         poll_timeout_ms: int = 1000,
         retry_backoff_seconds: float = 1.0,
         lost_position_check_seconds: float = 5.0,
@@ -50,7 +50,8 @@ class EventConsumer:
         self.dispatch = dispatch
         self.dead_letter = dead_letter
         self.record_progress = record_progress
-        self.batch_size = batch_size
+        # Events per task; by default as many as one poll of a partition can return.
+        self.batch_size = batch_size or consumer.config["max_poll_records"]
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff_seconds = retry_backoff_seconds
         self.lost_position_check_seconds = lost_position_check_seconds

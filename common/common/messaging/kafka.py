@@ -69,7 +69,8 @@ def create_consumer(*, topics: list[str], group_id: str) -> KafkaConsumer:
         session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
         heartbeat_interval_ms=max(settings.KAFKA_SESSION_TIMEOUT_MS // 3, 100),
         max_poll_interval_ms=settings.KAFKA_MAX_POLL_INTERVAL_MS,
-        max_poll_records=500,
+        # A poll is at most one task's batch (the consumer hands off up to EVENT_BATCH_SIZE events per task).
+        max_poll_records=settings.EVENT_BATCH_SIZE,
     )
 
 
