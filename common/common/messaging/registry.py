@@ -45,7 +45,3 @@ def handler_for(event_type: str) -> EventHandler | None:
 
 def versioning_of(event_type: str) -> Versioned | None:
     return _versioning.get(event_type)
-
-
-def handled_types() -> frozenset[str]:
-    return frozenset(_handlers)

@@ -8,9 +8,6 @@ from collections import Counter
 from django.conf import settings
 from django_redis import get_redis_connection
 
-# handled, skipped and dead_lettered are counted by the consumer; stale by the queue workers.
-OUTCOMES = ("handled", "skipped", "dead_lettered", "stale")
-
 
 def _key() -> str:
     return f"{settings.SERVICE_NAME}:consumer:{settings.KAFKA_CONSUMER_GROUP}"
@@ -28,5 +25,7 @@ def record_progress(counts: Counter[str], *, heartbeat: bool = True) -> None:
 
 
 def read_progress() -> dict[str, float]:
+    """The last ``heartbeat`` (a Unix time) and a count per outcome recorded so far (handled, skipped and
+    dead_lettered by the consumer; stale by the queue workers)."""
     raw = get_redis_connection("default").hgetall(_key())
     return {k.decode(): float(v) for k, v in raw.items()}
