@@ -1,7 +1,7 @@
 """The NinjaAPI of a service: one error shape (``code`` + ``detail``) for every failure, always JSON.
 
 A request that fails on a backing service (the database, Redis, the task broker) is answered
-503 ``service_unavailable`` with ``Retry-After``; anything unexpected is 500 ``internal_error``.
+503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``; anything unexpected is 500 ``INTERNAL_ERROR``.
 Both happen before a change commits (the services change data in one transaction, and what runs
 after commit is guarded), so a 5xx always means nothing happened.
 """
@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from functools import cache
+from typing import Any, Literal, Union
 
 import kombu.exceptions
 import redis.exceptions
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from django_redis.exceptions import ConnectionInterrupted
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import create_model
 
-from common.errors import DomainError
+from common.celery import DATABASE_UNAVAILABLE
+from common.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
 BACKING_SERVICE_UNAVAILABLE = (
-    OperationalError,
-    InterfaceError,
+    *DATABASE_UNAVAILABLE,
     ConnectionInterrupted,
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
@@ -41,28 +42,27 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
     """An API under ``/api/v1/`` with OpenAPI at ``/api/v1/openapi.json`` and docs at ``/api/v1/docs``."""
     api = NinjaAPI(title=title, version="1", description=description, urls_namespace="api-v1")
 
-    def error(request: HttpRequest, status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> HttpResponse:
-        return api.create_response(request, DomainError(detail, code=code, errors=errors).body(), status=status)
-
-    @api.exception_handler(DomainError)
-    def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    def error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return api.create_response(request, exc.body(), status=exc.status)
+
+    api.add_exception_handler(DomainError, error)
 
     @api.exception_handler(ValidationError)
     def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-        return error(request, 422, "validation_error", "The request is not valid.", [_field_error(e) for e in exc.errors])
+        return error(request, DomainError(ErrorCode.VALIDATION_ERROR, errors=[_field_error(e) for e in exc.errors]))
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        return error(request, 401, "not_authenticated", "A valid API key is required (Authorization: Bearer <key>).")
+        return error(request, DomainError(ErrorCode.NOT_AUTHENTICATED))
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-        return error(request, 404, "not_found", "Not found.")
+        return error(request, DomainError(ErrorCode.NOT_FOUND))
 
     @api.exception_handler(HttpError)
-    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-        return error(request, exc.status_code, "http_error", str(exc))
+    def unreadable(request: HttpRequest, exc: HttpError) -> HttpResponse:
+        """ninja's own refusals: a body or parameters it cannot parse."""
+        return error(request, DomainError(ErrorCode.MALFORMED_REQUEST, str(exc)))
 
     @api.exception_handler(Exception)
     def unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
@@ -71,24 +71,54 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
     return api
 
 
+def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, Any]:
+    """The error responses of an endpoint for its OpenAPI schema: ``codes`` (what its services refuse
+    with) plus what every endpoint can answer (invalid input, a missing key or scope, an outage).
+
+    Each code is one schema named after it whose ``code`` is that constant; a status with several
+    codes declares their union, so clients and schemathesis see exactly which codes can come back.
+    """
+    every = [ErrorCode.VALIDATION_ERROR, ErrorCode.SERVICE_UNAVAILABLE]
+    if authenticated:
+        every += [ErrorCode.NOT_AUTHENTICATED, ErrorCode.INSUFFICIENT_SCOPE]
+    by_status: dict[int, list[type[Schema]]] = {}
+    for code in dict.fromkeys([*codes, *every]):
+        by_status.setdefault(code.status, []).append(_error_schema(code))
+    return {status: schemas[0] if len(schemas) == 1 else Union[tuple(schemas)] for status, schemas in by_status.items()}  # noqa: UP007
+
+
+class FieldError(Schema):
+    field: str | None
+    message: str
+    type: str
+
+
+@cache
+def _error_schema(code: ErrorCode) -> type[Schema]:
+    name = "".join(part.title() for part in code.split("_"))
+    fields: dict[str, Any] = {"code": (Literal[code.value], ...), "detail": (str, ...)}
+    if code == ErrorCode.VALIDATION_ERROR:
+        fields["errors"] = (list[FieldError], ...)
+    model = create_model(name if name.endswith("Error") else f"{name}Error", __base__=Schema, **fields)
+    model.__doc__ = f"{code.status}: {code.meaning}"
+    return model
+
+
 def _server_error_response(exc: BaseException | None) -> JsonResponse:
     """503 when a backing service failed, else 500; logged by kind (an exception's text may hold data)."""
     if isinstance(exc, BACKING_SERVICE_UNAVAILABLE):
         logger.warning("request failed, a backing service is unavailable: %s", exc.__class__.__name__)
-        response = JsonResponse(
-            {"code": "service_unavailable", "detail": "A service this request needs is unavailable; nothing was changed. Try again shortly."},
-            status=503,
-        )
+        response = JsonResponse(DomainError(ErrorCode.SERVICE_UNAVAILABLE).body(), status=503)
         response["Retry-After"] = str(settings.API_RETRY_AFTER_SECONDS)
         return response
     logger.error("request failed unexpectedly: %s", exc.__class__.__name__ if exc else "unknown error")
-    return JsonResponse({"code": "internal_error", "detail": "The request failed unexpectedly; nothing was changed."}, status=500)
+    return JsonResponse(DomainError(ErrorCode.INTERNAL_ERROR).body(), status=500)
 
 
 def not_found_handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 404 view for the project: JSON under ``/api/``, Django's own page elsewhere (the admin)."""
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        return JsonResponse(DomainError(ErrorCode.NOT_FOUND).body(), status=404)
     return page_not_found(request, exception)
 
 

@@ -9,7 +9,7 @@ account exists, never dead-lettered for arriving early.
 from __future__ import annotations
 
 from analysis.services import apply_customer_change
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from common.events import CloudEvent, payload_of
 from common.events.payloads import USER_BLOCKED, USER_CLOSED, USER_CREATED, USER_UNBLOCKED, USER_UPDATED, CustomerState
 from common.inbox.services import Versioned
@@ -29,5 +29,7 @@ def on_customer_changed(event: CloudEvent) -> None:
             birth_date=customer.birth_date,
             monthly_income=customer.monthly_income,
         )
-    except NotFound as exc:
+    except DomainError as exc:
+        if exc.code != ErrorCode.ACCOUNT_NOT_FOUND:
+            raise
         raise EventNotReady("the customer's account is not open yet") from exc

@@ -8,14 +8,14 @@ from django.db.models import QuerySet
 
 from accounts.cache import cached_account
 from accounts.models import CreditAccount
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 
 
 def account_get(*, account_id: uuid.UUID) -> CreditAccount:
     """The account with its current decision, from the cache when it is there (see ``accounts.cache``)."""
     account = cached_account(account_id, lambda: _accounts().filter(id=account_id).first())
     if account is None:
-        raise NotFound("No credit account with this id.", code="account_not_found")
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
 
 

@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import AccountStatus, CreditAccount
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from common.events import CREDIT_TOPIC, new_event
 from common.events.payloads import (
     CREDIT_ACCOUNT_CLOSED,
@@ -55,7 +55,7 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
     account = _locked_accounts().filter(id=account_id).first()
     if account is None:
-        raise NotFound("No credit account with this id.", code="account_not_found")
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
 
 
@@ -68,7 +68,7 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
     """Like :func:`lock_account`, by customer."""
     account = lock_account_of_customer_if_any(user_id=user_id)
     if account is None:
-        raise NotFound("No credit account for this customer (yet).", code="account_not_found")
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, "No credit account for this customer (yet).")
     return account
 
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from accounts.models import CreditAccount
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import Applicant, History, age_on
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from ledger.selectors import payment_record
 
 
@@ -23,14 +23,14 @@ def current_policy() -> CreditPolicy:
 def decision_list(*, account_id: uuid.UUID) -> QuerySet[CreditDecision]:
     """The account's decisions, newest first (404 for an unknown account, not an empty page)."""
     if not CreditAccount.objects.filter(id=account_id).exists():
-        raise NotFound("No credit account with this id.", code="account_not_found")
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return CreditDecision.objects.filter(account_id=account_id).select_related("policy").order_by("-created_at", "-id")
 
 
 def limit_request_get(*, request_id: uuid.UUID) -> LimitRequest:
     request = LimitRequest.objects.filter(id=request_id).prefetch_related("decisions__policy").first()
     if request is None:
-        raise NotFound("No limit request with this id.", code="limit_request_not_found")
+        raise DomainError(ErrorCode.LIMIT_REQUEST_NOT_FOUND)
     return request
 
 

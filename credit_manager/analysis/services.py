@@ -29,7 +29,7 @@ from accounts.services import (
 from analysis import selectors
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
 from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
-from common.errors import Conflict, InvalidInput, NotFound
+from common.errors import DomainError, ErrorCode
 from common.events.payloads import CREDIT_ANALYSIS_COMPLETED, CREDIT_LIMIT_CHANGED
 from common.transactions import after_commit
 
@@ -53,7 +53,7 @@ def apply_customer_change(
         account = lock_account_of_customer_if_any(user_id=user_id)
         if account is None:
             if birth_date is None or monthly_income is None:
-                raise NotFound("No credit account for this customer yet.", code="account_not_found")
+                raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, "No credit account for this customer yet.")
             account = onboard_customer(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
         elif monthly_income is not None and monthly_income != account.monthly_income:
             _reanalyse(account, monthly_income=monthly_income)
@@ -112,16 +112,16 @@ def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRe
     with transaction.atomic():
         account = lock_account(account_id=account_id)
         if account.status != AccountStatus.ACTIVE:
-            raise InvalidInput(f"Limit requests are not accepted on a {account.status} account.", code="ACCOUNT_NOT_ACTIVE")
+            raise DomainError(ErrorCode.ACCOUNT_NOT_ACTIVE, f"Limit requests are not accepted on a {account.status} account.")
         if requested_limit < account.balance:
-            raise InvalidInput(f"The limit cannot be below the balance owed ({account.balance:.2f}).", code="LIMIT_BELOW_BALANCE")
+            raise DomainError(ErrorCode.LIMIT_BELOW_BALANCE, f"The limit cannot be below the balance owed ({account.balance:.2f}).")
         if requested_limit == account.credit_limit:
-            raise InvalidInput("This is already the account's limit.", code="LIMIT_UNCHANGED")
+            raise DomainError(ErrorCode.LIMIT_UNCHANGED)
         try:
             with transaction.atomic():
                 request = LimitRequest.objects.create(account=account, requested_limit=requested_limit)
         except IntegrityError as exc:
-            raise Conflict("The account already has a limit request being decided.", code="LIMIT_REQUEST_OPEN") from exc
+            raise DomainError(ErrorCode.LIMIT_REQUEST_OPEN) from exc
         after_commit(lambda: queue_limit_request(request_id=request.id), what="queue a limit request")
     return request
 
@@ -149,7 +149,7 @@ def decide_limit_request(*, request_id: uuid.UUID) -> LimitRequest:
     with transaction.atomic():
         request = LimitRequest.objects.select_for_update().filter(id=request_id).first()
         if request is None:
-            raise NotFound("No limit request with this id.", code="limit_request_not_found")
+            raise DomainError(ErrorCode.LIMIT_REQUEST_NOT_FOUND)
         if request.status != LimitRequestStatus.PENDING:
             return request
         account = lock_account(account_id=request.account_id)
@@ -177,16 +177,16 @@ def decide_limit_request(*, request_id: uuid.UUID) -> LimitRequest:
 def review_limit_request(*, request_id: uuid.UUID, approve: bool, reason: str, decided_by) -> LimitRequest:
     """An operator's decision on a request in manual review, with the reason; who and when are recorded."""
     if not reason.strip():
-        raise InvalidInput("A review needs a reason.", code="REASON_REQUIRED")
+        raise DomainError(ErrorCode.REASON_REQUIRED, "A review needs a reason.")
     with transaction.atomic():
         request = LimitRequest.objects.select_for_update().filter(id=request_id).first()
         if request is None:
-            raise NotFound("No limit request with this id.", code="limit_request_not_found")
+            raise DomainError(ErrorCode.LIMIT_REQUEST_NOT_FOUND)
         if request.status != LimitRequestStatus.MANUAL_REVIEW:
-            raise Conflict(f"The request is {request.status}, not in manual review.", code="LIMIT_REQUEST_NOT_IN_REVIEW")
+            raise DomainError(ErrorCode.LIMIT_REQUEST_NOT_IN_REVIEW, f"The request is {request.status}, not in manual review.")
         account = lock_account(account_id=request.account_id)
         if approve and account.status != AccountStatus.ACTIVE:
-            raise InvalidInput(f"The account is {account.status}; a limit cannot be raised.", code="ACCOUNT_NOT_ACTIVE")
+            raise DomainError(ErrorCode.ACCOUNT_NOT_ACTIVE, f"The account is {account.status}; a limit cannot be raised.")
         analysed = request.decisions.select_related("policy").get()
         decision = CreditDecision.objects.create(
             account=account,
@@ -217,14 +217,14 @@ def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
     """
     errors = policy_errors(source)
     if errors:
-        raise InvalidInput("The policy is not consistent: " + "; ".join(errors) + ".", code="INVALID_POLICY")
+        raise DomainError(ErrorCode.INVALID_POLICY, "The policy is not consistent: " + "; ".join(errors) + ".")
     parameters = model_to_dict(source, exclude=["id", "version", "created_by", "created_at"])
     newest = selectors.current_policy()
     try:
         with transaction.atomic():
             return CreditPolicy.objects.create(**parameters, version=(newest.version if newest else 0) + 1, created_by=created_by)
     except IntegrityError as exc:
-        raise Conflict("Another policy version was published at the same time; try again.", code="POLICY_VERSION_TAKEN") from exc
+        raise DomainError(ErrorCode.POLICY_VERSION_TAKEN) from exc
 
 
 def _record(

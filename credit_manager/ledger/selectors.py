@@ -11,7 +11,7 @@ from django.db.models import DecimalField, F, OuterRef, QuerySet, Subquery, Sum,
 from django.db.models.functions import Coalesce
 
 from accounts.models import CreditAccount
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from ledger.models import LedgerEntry, LedgerTransaction, TransactionType
 
 ZERO = Decimal("0.00")
@@ -20,14 +20,14 @@ ZERO = Decimal("0.00")
 def transaction_get(*, transaction_id: uuid.UUID) -> LedgerTransaction:
     transaction = LedgerTransaction.objects.select_related("reversed_by").filter(id=transaction_id).first()
     if transaction is None:
-        raise NotFound("No transaction with this id.", code="transaction_not_found")
+        raise DomainError(ErrorCode.TRANSACTION_NOT_FOUND)
     return transaction
 
 
 def transaction_list(*, account_id: uuid.UUID) -> QuerySet[LedgerTransaction]:
     """The account's transactions, newest first (404 for an unknown account, not an empty page)."""
     if not CreditAccount.objects.filter(id=account_id).exists():
-        raise NotFound("No credit account with this id.", code="account_not_found")
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return LedgerTransaction.objects.filter(account_id=account_id).select_related("reversed_by").order_by("-created_at", "-id")
 
 

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import announce, lock_account, update_account
-from common.errors import Conflict, InvalidInput, NotFound
+from common.errors import DomainError, ErrorCode
 from common.events.payloads import CREDIT_ACCOUNT_CLOSED, CREDIT_TRANSACTION_POSTED
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
@@ -25,6 +25,13 @@ CUSTOMER_POSTINGS = {
     TransactionType.REFUND: (Direction.CREDIT, LedgerAccount.MERCHANT_SETTLEMENT),
 }
 MAX_BALANCE = Decimal("999999999999.99")  # what the balance column holds
+# The refusal of a posting that would take the balance owed below zero, by the posting's type.
+EXCEEDS_BALANCE = {
+    TransactionType.PAYMENT: ErrorCode.PAYMENT_EXCEEDS_BALANCE,
+    TransactionType.REFUND: ErrorCode.REFUND_EXCEEDS_BALANCE,
+    TransactionType.ADJUSTMENT: ErrorCode.ADJUSTMENT_EXCEEDS_BALANCE,
+    TransactionType.REVERSAL: ErrorCode.REVERSAL_EXCEEDS_BALANCE,
+}
 
 
 def post_transaction(
@@ -42,9 +49,9 @@ def post_transaction(
         account = lock_account(account_id=account_id)
         if type == TransactionType.PURCHASE:
             if account.status != AccountStatus.ACTIVE:
-                raise InvalidInput(f"Purchases are not accepted on a {account.status} account.", code="ACCOUNT_NOT_ACTIVE")
+                raise DomainError(ErrorCode.ACCOUNT_NOT_ACTIVE, f"Purchases are not accepted on a {account.status} account.")
             if amount > account.available:
-                raise InvalidInput(f"Only {account.available:.2f} of credit is available.", code="INSUFFICIENT_CREDIT")
+                raise DomainError(ErrorCode.INSUFFICIENT_CREDIT, f"Only {account.available:.2f} of credit is available.")
         return _post(
             account, type=type, direction=direction, counter=counter, amount=amount,
             description=description, external_reference=external_reference,
@@ -56,7 +63,7 @@ def post_adjustment(
 ) -> LedgerTransaction:
     """An operator's correction of the balance owed (a fee, a goodwill credit), with the reason. Back office only."""
     if not reason.strip():
-        raise InvalidInput("An adjustment needs a reason.", code="REASON_REQUIRED")
+        raise DomainError(ErrorCode.REASON_REQUIRED, "An adjustment needs a reason.")
     with transaction.atomic():
         account = lock_account(account_id=account_id)
         return _post(
@@ -72,16 +79,16 @@ def reverse_transaction(*, transaction_id: uuid.UUID, reason: str, created_by=No
     never takes the balance below zero.
     """
     if not reason.strip():
-        raise InvalidInput("A reversal needs a reason.", code="REASON_REQUIRED")
+        raise DomainError(ErrorCode.REASON_REQUIRED, "A reversal needs a reason.")
     with transaction.atomic():
         original = LedgerTransaction.objects.filter(id=transaction_id).first()
         if original is None:
-            raise NotFound("No transaction with this id.", code="transaction_not_found")
+            raise DomainError(ErrorCode.TRANSACTION_NOT_FOUND)
         account = lock_account(account_id=original.account_id)
         if original.type == TransactionType.REVERSAL:
-            raise InvalidInput("A reversal cannot be reversed; post a new transaction instead.", code="CANNOT_REVERSE_REVERSAL")
+            raise DomainError(ErrorCode.CANNOT_REVERSE_REVERSAL, "A reversal cannot be reversed; post a new transaction instead.")
         if LedgerTransaction.objects.filter(reverses=original).exists():
-            raise Conflict("This transaction was already reversed.", code="ALREADY_REVERSED")
+            raise DomainError(ErrorCode.ALREADY_REVERSED, "This transaction was already reversed.")
         counter = original.entries.exclude(ledger_account=LedgerAccount.CUSTOMER).values_list("ledger_account", flat=True).get()
         return _post(
             account,
@@ -112,18 +119,17 @@ def _post(
 ) -> LedgerTransaction:
     """Book ``amount`` on the locked account against ``counter``; close a closing account it pays off."""
     if amount <= 0:
-        raise InvalidInput("The amount must be above zero.", code="AMOUNT_NOT_POSITIVE")
+        raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
     if account.status == AccountStatus.CLOSED:
-        raise InvalidInput("The account is closed.", code="ACCOUNT_CLOSED")
+        raise DomainError(ErrorCode.ACCOUNT_CLOSED)
     owed = amount if direction == Direction.DEBIT else -amount
     balance = account.balance + owed
     if balance < 0:
-        raise InvalidInput(
-            f"The {type} ({amount:.2f}) is more than the balance owed ({account.balance:.2f}).",
-            code=f"{type.upper()}_EXCEEDS_BALANCE",
+        raise DomainError(
+            EXCEEDS_BALANCE[type], f"The {type} ({amount:.2f}) is more than the balance owed ({account.balance:.2f})."
         )
     if balance > MAX_BALANCE:
-        raise InvalidInput("The amount is too large.", code="AMOUNT_TOO_LARGE")
+        raise DomainError(ErrorCode.AMOUNT_TOO_LARGE)
     closes = account.status == AccountStatus.CLOSING and balance == 0
     update_account(account, balance=balance, **({"status": AccountStatus.CLOSED} if closes else {}))
     posted = LedgerTransaction.objects.create(

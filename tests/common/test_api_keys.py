@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from common.apikeys.models import ApiKey
 from common.apikeys.services import hash_key, issue_api_key, revoke_api_key
-from common.errors import InvalidInput
+from common.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ def test_create_api_key_prints_the_key_once_and_stores_only_its_hash(capsys):
 
 
 def test_unknown_scopes_are_refused():
-    with pytest.raises(InvalidInput, match="users:delete"):
+    with pytest.raises(DomainError, match="users:delete"):
         issue_api_key(name="x", scopes=["users:delete"])
 
 
@@ -34,7 +34,7 @@ class TestAuthentication:
     def test_no_key_is_401_with_a_stable_code(self):
         response = Client().get(URL)
         assert response.status_code == 401
-        assert response.json()["code"] == "not_authenticated"
+        assert response.json()["code"] == "NOT_AUTHENTICATED"
 
     def test_an_unknown_key_is_401(self):
         response = Client(headers={"Authorization": "Bearer us_not-a-key"}).get(URL)
@@ -43,13 +43,13 @@ class TestAuthentication:
     def test_a_key_without_the_scope_is_403(self, api_client):
         response = api_client("users:write").get(URL)
         assert response.status_code == 403
-        assert response.json() == {"code": "insufficient_scope", "detail": "this API key lacks the scope(s): users:read"}
+        assert response.json() == {"code": "INSUFFICIENT_SCOPE", "detail": "this API key lacks the scope(s): users:read"}
 
     def test_the_x_api_key_header_is_accepted(self):
         _, raw_key = issue_api_key(name="x", scopes=["users:read"])
         response = Client(headers={"X-API-Key": raw_key}).get(URL)
         assert response.status_code == 404
-        assert response.json()["code"] == "customer_not_found"
+        assert response.json()["code"] == "CUSTOMER_NOT_FOUND"
 
     def test_a_revoked_key_stops_working_at_once(self):
         key, raw_key = issue_api_key(name="x", scopes=["users:read"])

@@ -52,7 +52,7 @@ class TestSummary:
 
     def test_an_unknown_account_is_404(self, client):
         response = client.get(f"/api/v1/accounts/{uuid.uuid4()}")
-        assert response.status_code == 404 and response.json()["code"] == "account_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "ACCOUNT_NOT_FOUND"
 
     def test_reading_needs_a_key_with_the_read_scope(self, client, api_client, active_account):
         from django.test import Client

@@ -15,7 +15,7 @@ from analysis.models import CreditDecision, CreditPolicy
 from analysis.policy import History
 from analysis.selectors import applicant_of
 from analysis.services import publish_policy_version, reanalyse_after_income_change
-from common.errors import InvalidInput, NotFound
+from common.errors import DomainError
 from common.events import new_event
 from common.events.payloads import USER_UPDATED, UserUpdated
 from common.messaging.tasks import process_event
@@ -139,7 +139,7 @@ class TestIncomeChange:
         income_changed(active_account, "2500.00")  # the policy now grants 2500 × 1.5 = 3750
         assert active_account.credit_limit == Decimal("9000.00") and active_account.available == 0
         assert active_account.status == "active"
-        with pytest.raises(InvalidInput) as declined:
+        with pytest.raises(DomainError) as declined:
             spend(active_account, "0.01")
         assert declined.value.code == "INSUFFICIENT_CREDIT"
 
@@ -189,8 +189,9 @@ class TestIncomeChange:
         assert CreditDecision.objects.count() == 1
 
     def test_an_income_change_for_an_unknown_customer_fails_so_the_event_is_retried(self):
-        with pytest.raises(NotFound):  # the event handler parks the event until the account exists
+        with pytest.raises(DomainError) as refused:  # the event handler parks the event until the account exists
             reanalyse_after_income_change(user_id=uuid.uuid4(), monthly_income=Decimal("100.00"))
+        assert refused.value.code == "ACCOUNT_NOT_FOUND"
 
 
 class TestAccountHistory:
@@ -238,6 +239,6 @@ class TestPolicyVersions:
     def test_an_inconsistent_policy_is_not_published(self, admin_user):
         edited = CreditPolicy.objects.get(version=1)
         edited.age_band_3_from = 20
-        with pytest.raises(InvalidInput) as refused:
+        with pytest.raises(DomainError) as refused:
             publish_policy_version(source=edited, created_by=admin_user)
         assert refused.value.code == "INVALID_POLICY" and CreditPolicy.objects.count() == 1

@@ -42,7 +42,7 @@ def test_fifty_concurrent_purchases_post_exactly_the_k_that_fit(api_client, caps
 
     assert room == k * amount
     outcomes = Counter((r.status_code, r.json().get("code")) for r in results)
-    assert outcomes == {(201, None): k, (422, "INSUFFICIENT_CREDIT"): THREADS - k}
+    assert outcomes == {(201, None): k, (409, "INSUFFICIENT_CREDIT"): THREADS - k}
     account = CreditAccount.objects.get(id=account.id)
     assert account.balance == Decimal("16000.00") and account.available == 0
     assert account.version == 2 + 1 + k  # each posting is exactly one new version

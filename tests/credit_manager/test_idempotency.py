@@ -48,12 +48,12 @@ class TestReplay:
 
     def test_a_decline_is_replayed_too_even_once_the_account_has_room(self, client, active_account):
         declined = post(client, active_account, purchase("16000.01"), key="big")
-        assert declined.status_code == 422 and declined.json()["code"] == "INSUFFICIENT_CREDIT"
+        assert declined.status_code == 409 and declined.json()["code"] == "INSUFFICIENT_CREDIT"
         from analysis.services import reanalyse_after_income_change
 
         reanalyse_after_income_change(user_id=active_account.user_id, monthly_income=Decimal("9500.00"))
         replay = post(client, active_account, purchase("16000.01"), key="big")
-        assert (replay.status_code, replay.content, replay["Idempotent-Replayed"]) == (422, declined.content, "true")
+        assert (replay.status_code, replay.content, replay["Idempotent-Replayed"]) == (409, declined.content, "true")
         assert not LedgerTransaction.objects.exists()
 
     def test_keys_belong_to_one_api_key_and_one_endpoint(self, api_client, active_account):

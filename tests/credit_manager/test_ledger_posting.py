@@ -74,7 +74,7 @@ class TestPurchase:
     def test_a_purchase_above_the_available_credit_is_declined_and_changes_nothing(self, client, active_account):
         spend(active_account, "15000.00")
         response = post(client, active_account, purchase("1000.01"))
-        assert response.status_code == 422 and response.json()["code"] == "INSUFFICIENT_CREDIT"
+        assert response.status_code == 409 and response.json()["code"] == "INSUFFICIENT_CREDIT"
         active_account.refresh_from_db()
         assert active_account.balance == Decimal("15000.00") and active_account.version == 3
         assert LedgerTransaction.objects.count() == 1 and LedgerEntry.objects.count() == 2
@@ -92,7 +92,7 @@ class TestPurchase:
             close_account(user_id=account.user_id)
         version = CreditAccount.objects.get(id=account.id).version
         response = post(client, account, purchase("1.00"))
-        assert response.status_code == 422 and response.json()["code"] == "ACCOUNT_NOT_ACTIVE"
+        assert response.status_code == 409 and response.json()["code"] == "ACCOUNT_NOT_ACTIVE"
         assert CreditAccount.objects.get(id=account.id).version == version
 
 
@@ -117,7 +117,7 @@ class TestPaymentAndRefund:
     def test_never_more_than_the_balance_owed(self, client, active_account, kind, code):
         spend(active_account, "50.00")
         response = post(client, active_account, {"type": kind, "amount": "50.01"})
-        assert response.status_code == 422 and response.json()["code"] == code
+        assert response.status_code == 409 and response.json()["code"] == code
         active_account.refresh_from_db()
         assert active_account.balance == Decimal("50.00")
 
@@ -129,7 +129,7 @@ class TestPaymentAndRefund:
     def test_a_closed_account_takes_nothing(self, client, active_account):
         close_account(user_id=active_account.user_id)
         response = post(client, active_account, {"type": "payment", "amount": "1.00"})
-        assert response.status_code == 422 and response.json()["code"] == "ACCOUNT_CLOSED"
+        assert response.status_code == 409 and response.json()["code"] == "ACCOUNT_CLOSED"
 
 
 class TestReversal:
@@ -173,7 +173,7 @@ class TestReversal:
 
     def test_reversing_an_unknown_transaction_is_404(self, client):
         response = client.post(f"/api/v1/transactions/{uuid.uuid4()}/reverse", {"reason": "x"}, content_type="application/json")
-        assert response.status_code == 404 and response.json()["code"] == "transaction_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "TRANSACTION_NOT_FOUND"
 
 
 class TestAdjustment:
@@ -243,13 +243,13 @@ class TestInput:
     )
     def test_bad_input_is_422_and_posts_nothing(self, client, active_account, body):
         response = post(client, active_account, body)
-        assert response.status_code == 422 and response.json()["code"] == "validation_error"
+        assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
         assert not LedgerTransaction.objects.exists()
 
     def test_posting_needs_the_write_scope(self, api_client, active_account):
         response = post(api_client("credit:read"), active_account, purchase("1.00"))
-        assert response.status_code == 403 and response.json()["code"] == "insufficient_scope"
+        assert response.status_code == 403 and response.json()["code"] == "INSUFFICIENT_SCOPE"
 
     def test_posting_to_an_unknown_account_is_404(self, client):
         response = post(client, CreditAccount(id=uuid.uuid4()), purchase("1.00"))
-        assert response.status_code == 404 and response.json()["code"] == "account_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "ACCOUNT_NOT_FOUND"

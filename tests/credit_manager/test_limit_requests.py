@@ -82,7 +82,7 @@ class TestTaking:
         response = client.post(
             f"/api/v1/accounts/{active_account.id}/limit-requests", {"requested_limit": limit}, content_type="application/json"
         )
-        assert response.status_code == 422 and response.json()["code"] == code
+        assert response.status_code == 409 and response.json()["code"] == code
         assert not LimitRequest.objects.exists()
 
     def test_an_account_that_is_not_active_cannot_ask(self, client):
@@ -90,7 +90,7 @@ class TestTaking:
         response = client.post(
             f"/api/v1/accounts/{denied.id}/limit-requests", {"requested_limit": "100.00"}, content_type="application/json"
         )
-        assert response.status_code == 422 and response.json()["code"] == "ACCOUNT_NOT_ACTIVE"
+        assert response.status_code == 409 and response.json()["code"] == "ACCOUNT_NOT_ACTIVE"
 
     def test_one_request_at_a_time(self, client, active_account):
         url = f"/api/v1/accounts/{active_account.id}/limit-requests"
@@ -102,9 +102,9 @@ class TestTaking:
         post = client.post(
             f"/api/v1/accounts/{uuid.uuid4()}/limit-requests", {"requested_limit": "1.00"}, content_type="application/json"
         )
-        assert post.status_code == 404 and post.json()["code"] == "account_not_found"
+        assert post.status_code == 404 and post.json()["code"] == "ACCOUNT_NOT_FOUND"
         get = client.get(f"/api/v1/limit-requests/{uuid.uuid4()}")
-        assert get.status_code == 404 and get.json()["code"] == "limit_request_not_found"
+        assert get.status_code == 404 and get.json()["code"] == "LIMIT_REQUEST_NOT_FOUND"
 
     def test_asking_needs_the_write_scope(self, api_client, active_account):
         url = f"/api/v1/accounts/{active_account.id}/limit-requests"

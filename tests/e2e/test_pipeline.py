@@ -169,7 +169,7 @@ def test_a_database_outage_answers_json_503_loses_no_event_and_the_workers_recon
         time.sleep(2)
         during = requests.get(accounts_url, headers=reader, timeout=10)
         assert during.status_code == 503, during.text
-        assert during.json()["code"] == "service_unavailable" and int(during.headers["Retry-After"]) > 0
+        assert during.json()["code"] == "SERVICE_UNAVAILABLE" and int(during.headers["Retry-After"]) > 0
     wait_until(lambda: credit.sql(ACCOUNT_STATUS, (arriving.id,)) == [("active",)], timeout=90, what="the event after the outage")
     assert requests.get(accounts_url, headers=reader, timeout=10).status_code == 200, "the API reconnected"
     producer.close()

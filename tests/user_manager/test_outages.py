@@ -89,10 +89,10 @@ class TestDatabaseAway:
         with database_away():
             response = writer.post("/api/v1/users", customer_body(), content_type="application/json")
         assert response.status_code == 503 and response["Content-Type"] == "application/json"
-        assert response.json()["code"] == "service_unavailable" and int(response["Retry-After"]) > 0
+        assert response.json()["code"] == "SERVICE_UNAVAILABLE" and int(response["Retry-After"]) > 0
         assert not Customer.objects.exists()
 
 
 def test_an_unknown_url_under_the_api_is_a_json_404():
     response = Client().get("/api/v2/users")
-    assert response.status_code == 404 and response.json()["code"] == "not_found"
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"

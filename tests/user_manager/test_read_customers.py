@@ -32,7 +32,7 @@ class TestGetCustomer:
 
     def test_an_unknown_id_is_404(self, reader):
         response = reader.get(f"/api/v1/users/{uuid.uuid4()}")
-        assert response.status_code == 404 and response.json()["code"] == "customer_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "CUSTOMER_NOT_FOUND"
 
     def test_an_id_that_is_not_a_uuid_is_422(self, reader):
         response = reader.get("/api/v1/users/42")
@@ -43,7 +43,7 @@ class TestGetCustomer:
 
     def test_a_key_without_users_read_is_403(self, create_customer, writer):
         response = writer.get(f"/api/v1/users/{create_customer()['id']}")
-        assert response.status_code == 403 and response.json()["code"] == "insufficient_scope"
+        assert response.status_code == 403 and response.json()["code"] == "INSUFFICIENT_SCOPE"
 
 
 class TestListCustomers:

@@ -102,7 +102,7 @@ class TestInvalidInput:
             "phone": "11 98765-4321",
         }
         response = post(writer, body)
-        assert response.status_code == 422 and response.json()["code"] == "validation_error"
+        assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
         fields = [error["field"] for error in response.json()["errors"]]
         assert sorted(fields) == sorted(body)
 
@@ -130,13 +130,13 @@ class TestUniqueness:
     def test_duplicate_email_in_another_case_is_409(self, writer):
         post(writer, VALID)
         response = post(writer, {**VALID, "email": "ANA.SILVA@EXAMPLE.COM", "tax_id": "111.444.777-35"})
-        assert response.status_code == 409 and response.json()["code"] == "email_taken"
+        assert response.status_code == 409 and response.json()["code"] == "EMAIL_TAKEN"
         assert Customer.objects.count() == 1 and OutboxEvent.objects.count() == 1
 
     def test_duplicate_tax_id_formatted_differently_is_409(self, writer):
         post(writer, VALID)
         response = post(writer, {**VALID, "email": "other@example.com", "tax_id": "52998224725"})
-        assert response.status_code == 409 and response.json()["code"] == "tax_id_taken"
+        assert response.status_code == 409 and response.json()["code"] == "TAX_ID_TAKEN"
         assert Customer.objects.count() == 1 and OutboxEvent.objects.count() == 1
 
     def test_two_concurrent_creations_with_the_same_email_give_exactly_one_201(self, writer):
@@ -158,7 +158,7 @@ class TestUniqueness:
 class TestAuthentication:
     def test_without_a_key_it_is_401(self):
         response = post(Client(), VALID)
-        assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+        assert response.status_code == 401 and response.json()["code"] == "NOT_AUTHENTICATED"
 
     def test_with_an_unknown_key_it_is_401(self):
         response = post(Client(headers={"Authorization": "Bearer um_not-a-key"}), VALID)
@@ -166,5 +166,5 @@ class TestAuthentication:
 
     def test_a_read_only_key_is_403(self, reader):
         response = post(reader, VALID)
-        assert response.status_code == 403 and response.json()["code"] == "insufficient_scope"
+        assert response.status_code == 403 and response.json()["code"] == "INSUFFICIENT_SCOPE"
         assert not Customer.objects.exists()

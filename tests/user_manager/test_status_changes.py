@@ -55,7 +55,7 @@ class TestBlock:
         created = create_customer()
         act(writer, created["id"], "block")
         response = act(writer, created["id"], "block")
-        assert response.status_code == 409 and response.json()["code"] == "customer_already_blocked"
+        assert response.status_code == 409 and response.json()["code"] == "CUSTOMER_ALREADY_BLOCKED"
         assert len(announced(created["id"])) == 1
 
 
@@ -72,7 +72,7 @@ class TestUnblock:
     def test_unblocking_an_active_customer_is_409(self, create_customer, writer):
         created = create_customer()
         response = act(writer, created["id"], "unblock")
-        assert response.status_code == 409 and response.json()["code"] == "customer_not_blocked"
+        assert response.status_code == 409 and response.json()["code"] == "CUSTOMER_NOT_BLOCKED"
         assert announced(created["id"]) == [] and Customer.objects.get(id=created["id"]).version == 1
 
 
@@ -94,7 +94,7 @@ class TestClose:
         created = create_customer()
         act(writer, created["id"], "close")
         response = act(writer, created["id"], action)
-        assert response.status_code == 409 and response.json()["code"] == "customer_closed"
+        assert response.status_code == 409 and response.json()["code"] == "CUSTOMER_CLOSED"
         assert [event_type for event_type, _ in announced(created["id"])] == ["user.closed"]
 
 
@@ -102,7 +102,7 @@ class TestEveryStatusChange:
     @pytest.mark.parametrize("action", ["block", "unblock", "close"])
     def test_an_unknown_customer_is_404(self, writer, action):
         response = act(writer, uuid.uuid4(), action)
-        assert response.status_code == 404 and response.json()["code"] == "customer_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "CUSTOMER_NOT_FOUND"
 
     @pytest.mark.parametrize("action", ["block", "unblock", "close"])
     def test_without_a_key_it_is_401(self, create_customer, action):
@@ -118,7 +118,7 @@ class TestEveryStatusChange:
         created = create_customer()
         act(writer, created["id"], "block")
         response = act(writer, created["id"], "close", if_match='"1"')
-        assert response.status_code == 412 and response.json()["code"] == "version_mismatch"
+        assert response.status_code == 412 and response.json()["code"] == "VERSION_MISMATCH"
         assert Customer.objects.get(id=created["id"]).status == "blocked"
 
     @pytest.mark.parametrize("reason", ["x" * 501, "a\x00b", 42])

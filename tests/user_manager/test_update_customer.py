@@ -85,7 +85,7 @@ class TestIfMatch:
         created = create_customer()
         patch(writer, created["id"], {"full_name": "Ana Maria Souza"})
         response = patch(writer, created["id"], {"full_name": "Ana Lima"}, if_match='"1"')
-        assert response.status_code == 412 and response.json()["code"] == "version_mismatch"
+        assert response.status_code == 412 and response.json()["code"] == "VERSION_MISMATCH"
         assert Customer.objects.get(id=created["id"]).full_name == "Ana Maria Souza"
         assert len(updates(created["id"])) == 1
 
@@ -93,7 +93,7 @@ class TestIfMatch:
     def test_an_if_match_that_names_no_version_is_412(self, create_customer, writer, if_match):
         created = create_customer()
         response = patch(writer, created["id"], {"full_name": "Ana Lima"}, if_match=if_match)
-        assert response.status_code == 412 and response.json()["code"] == "version_mismatch"
+        assert response.status_code == 412 and response.json()["code"] == "VERSION_MISMATCH"
 
     def test_a_star_matches_any_version(self, create_customer, writer):
         created = create_customer()
@@ -121,7 +121,7 @@ class TestRefusedUpdates:
         create_customer(email="taken@example.com")
         created = create_customer()
         response = patch(writer, created["id"], {"email": "TAKEN@example.com"})
-        assert response.status_code == 409 and response.json()["code"] == "email_taken"
+        assert response.status_code == 409 and response.json()["code"] == "EMAIL_TAKEN"
         assert Customer.objects.get(id=created["id"]).version == 1
         assert updates(created["id"]) == []
 
@@ -129,11 +129,11 @@ class TestRefusedUpdates:
         created = create_customer()
         close_customer(customer_id=created["id"])
         response = patch(writer, created["id"], {"full_name": "Ana Lima"})
-        assert response.status_code == 409 and response.json()["code"] == "customer_closed"
+        assert response.status_code == 409 and response.json()["code"] == "CUSTOMER_CLOSED"
 
     def test_an_unknown_customer_is_404(self, writer):
         response = patch(writer, uuid.uuid4(), {"full_name": "Ana Lima"})
-        assert response.status_code == 404 and response.json()["code"] == "customer_not_found"
+        assert response.status_code == 404 and response.json()["code"] == "CUSTOMER_NOT_FOUND"
 
     @pytest.mark.parametrize(
         "body, field",

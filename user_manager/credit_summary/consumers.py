@@ -7,7 +7,7 @@ handler just shows what the newest says.
 
 from __future__ import annotations
 
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from common.events import CloudEvent, InvalidEvent, payload_of
 from common.events.payloads import (
     CREDIT_ACCOUNT_CLOSED,
@@ -43,5 +43,7 @@ def on_credit_account_changed(event: CloudEvent) -> None:
     assert isinstance(payload, CreditAccountState)
     try:
         services.record_credit_state(state=payload, occurred_at=event.time)
-    except NotFound as exc:  # never retried: no customer will appear under this id later
+    except DomainError as exc:  # never retried: no customer will appear under this id later
+        if exc.code != ErrorCode.CUSTOMER_NOT_FOUND:
+            raise
         raise InvalidEvent(f"{event.type} for an unknown customer") from exc

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from common.events.payloads import CreditAccountState, CreditAnalysisCompleted, DecisionSummary
 from credit_summary.models import CreditSummary
 from users.cache import forget_customer_on_commit
@@ -27,7 +27,7 @@ def record_credit_state(*, state: CreditAccountState, occurred_at: datetime) -> 
             Customer.objects.select_for_update(of=("self",)).select_related("credit_summary").filter(id=state.user_id).first()
         )
         if customer is None:
-            raise NotFound("No customer with this id.", code="customer_not_found")
+            raise DomainError(ErrorCode.CUSTOMER_NOT_FOUND)
         existing = getattr(customer, "credit_summary", None)
         summary = existing or CreditSummary(customer=customer)
         summary.account_id = state.account_id

@@ -13,7 +13,7 @@ from ninja import Field, Header, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 
 from common.apikeys.auth import ApiKeyAuth
-from common.errors import PreconditionFailed
+from common.errors import DomainError, ErrorCode
 from users import selectors, services
 from users.models import Customer
 from users.schemas import CustomerFilters, CustomerIn, CustomerOut, CustomerPatch, StatusChangeIn
@@ -116,5 +116,5 @@ def _version(if_match: str | None) -> int | None:
         return None
     tag = re.fullmatch(r'\s*"([0-9]{1,9})"\s*', if_match)
     if tag is None:
-        raise PreconditionFailed('If-Match must name one version as the ETag gives it, e.g. "3".', code="version_mismatch")
+        raise DomainError(ErrorCode.VERSION_MISMATCH, 'If-Match must name one version as the ETag gives it, e.g. "3".')
     return int(tag[1])

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from common.errors import NotFound
+from common.errors import DomainError, ErrorCode
 from common.inbox.models import ProcessedEvent
 from common.outbox.models import OutboxEvent
 from users.cache import cached_customer
@@ -20,7 +20,7 @@ def customer_get(*, customer_id: uuid.UUID) -> Customer:
     """The customer with its credit summary, from the cache when it is there (see ``users.cache``)."""
     customer = cached_customer(customer_id, lambda: _customers().filter(id=customer_id).first())
     if customer is None:
-        raise NotFound("No customer with this id.", code="customer_not_found")
+        raise DomainError(ErrorCode.CUSTOMER_NOT_FOUND)
     return customer
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from common.errors import Conflict, NotFound, PreconditionFailed
+from common.errors import DomainError, ErrorCode
 from common.events import USERS_TOPIC, Payload, new_event
 from common.events.payloads import (
     USER_BLOCKED,
@@ -128,25 +128,25 @@ def _locked_customer(customer_id: uuid.UUID, *, expected_version: int | None) ->
     """The customer's row, locked until commit, so the version check and the change are one step."""
     customer = Customer.objects.select_for_update().filter(id=customer_id).first()
     if customer is None:
-        raise NotFound("No customer with this id.", code="customer_not_found")
+        raise DomainError(ErrorCode.CUSTOMER_NOT_FOUND)
     if expected_version is not None and customer.version != expected_version:
-        raise PreconditionFailed(
+        raise DomainError(
+            ErrorCode.VERSION_MISMATCH,
             f"The customer changed since version {expected_version}; it is now at version {customer.version}.",
-            code="version_mismatch",
         )
     return customer
 
 
-def _closed() -> Conflict:
-    return Conflict("The customer is closed; a closed customer never changes again.", code="customer_closed")
+def _closed() -> DomainError:
+    return DomainError(ErrorCode.CUSTOMER_CLOSED)
 
 
-def _refused_transition(customer: Customer, *, target: str) -> Conflict:
+def _refused_transition(customer: Customer, *, target: str) -> DomainError:
     if customer.status == CustomerStatus.CLOSED:
         return _closed()
     if target == CustomerStatus.ACTIVE:
-        return Conflict("Only a blocked customer can be unblocked.", code="customer_not_blocked")
-    return Conflict("The customer is already blocked.", code="customer_already_blocked")
+        return DomainError(ErrorCode.CUSTOMER_NOT_BLOCKED)
+    return DomainError(ErrorCode.CUSTOMER_ALREADY_BLOCKED)
 
 
 def _save_change(customer: Customer, *, fields: list[str]) -> None:
@@ -173,10 +173,11 @@ def _announce(customer: Customer, event_type: str, data: Payload) -> None:
     logger.info("customer event recorded", extra={"customer_id": str(customer.id), "event_type": event_type})
 
 
-def _conflict(exc: IntegrityError) -> Conflict:
+def _conflict(exc: IntegrityError) -> DomainError:
+    """The refusal a unique key's violation means; any other integrity error (a check) is raised as it is."""
     text = str(exc)
     if "customer_email_ci_unique" in text:
-        return Conflict("A customer with this email already exists.", code="email_taken")
+        return DomainError(ErrorCode.EMAIL_TAKEN)
     if "tax_id" in text:
-        return Conflict("A customer with this tax id already exists.", code="tax_id_taken")
-    return Conflict("The customer conflicts with an existing one.")
+        return DomainError(ErrorCode.TAX_ID_TAKEN)
+    raise exc

@@ -6,12 +6,7 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer
 
 from common.apikeys.services import Caller, authenticate
-from common.errors import DomainError
-
-
-class MissingScope(DomainError):
-    status = 403
-    code = "insufficient_scope"
+from common.errors import DomainError, ErrorCode
 
 
 class ApiKeyAuth(HttpBearer):
@@ -33,5 +28,5 @@ class ApiKeyAuth(HttpBearer):
             return None
         missing = self.scopes - caller.scopes
         if missing:
-            raise MissingScope(f"this API key lacks the scope(s): {', '.join(sorted(missing))}")
+            raise DomainError(ErrorCode.INSUFFICIENT_SCOPE, f"this API key lacks the scope(s): {', '.join(sorted(missing))}")
         return caller

@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from common.apikeys.models import ApiKey
-from common.errors import InvalidInput
+from common.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ def issue_api_key(*, name: str, scopes: list[str], created_by=None) -> tuple[Api
     """Create a key and return it with its raw value, which is shown once and never stored."""
     unknown = sorted(set(scopes) - set(settings.API_SCOPES))
     if unknown or not scopes:
-        raise InvalidInput(
+        raise DomainError(
+            ErrorCode.API_KEY_SCOPES_INVALID,
             f"unknown or missing scopes: {', '.join(unknown) or '(none given)'}; known: {', '.join(settings.API_SCOPES)}",
-            code="invalid_scopes",
         )
     if not name.strip():
-        raise InvalidInput("an API key needs a name", code="invalid_name")
+        raise DomainError(ErrorCode.API_KEY_NAME_REQUIRED)
     raw_key = f"{settings.SERVICE_NAME[:2]}_{secrets.token_urlsafe(32)}"
     key = ApiKey.objects.create(
         name=name.strip(), prefix=raw_key[:10], key_hash=hash_key(raw_key), scopes=sorted(set(scopes)), created_by=created_by

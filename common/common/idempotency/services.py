@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from common.errors import Conflict, DomainError, InvalidInput
+from common.errors import DomainError, ErrorCode
 from common.idempotency.models import IdempotencyRecord
 
 KEY_HEADER = "Idempotency-Key"
@@ -41,19 +41,17 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
     """
     if not key:
         if required:
-            raise InvalidInput(f"This request needs an {KEY_HEADER} header.", code="IDEMPOTENCY_KEY_REQUIRED")
+            raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REQUIRED, f"This request needs an {KEY_HEADER} header.")
         return _response(*_encoded(*operation()))
     if len(key) > MAX_KEY_LENGTH or not _PRINTABLE_ASCII.fullmatch(key):
-        raise InvalidInput(
-            f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.", code="IDEMPOTENCY_KEY_INVALID"
-        )
+        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_INVALID, f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
     scope = _scope(request)
     fingerprint = _fingerprint(request.body)
     with transaction.atomic():
         if not _claim(scope=scope, key=key, fingerprint=fingerprint):
             record = IdempotencyRecord.objects.get(scope=scope, key=key)
             if record.fingerprint != fingerprint:
-                raise Conflict(f"This {KEY_HEADER} was used with another request body.", code="IDEMPOTENCY_KEY_REUSED")
+                raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
             return _response(record.response_status, record.response_body, replayed=True)
         status, body = _encoded(*_run(operation))
         IdempotencyRecord.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body)
