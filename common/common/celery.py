@@ -1,11 +1,26 @@
-"""The Celery app of a service, configured from its Django settings (``CELERY_*``)."""
+"""The Celery app of a service, configured from its Django settings (``CELERY_*``), and the few rules
+every task of the platform shares: how services queue work, and how a task outlives a database outage."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, current_app
 from celery.signals import task_postrun
+from django.db import InterfaceError, OperationalError
+
+# What a task sees while the database restarts or is unreachable: retried, never counted as a failure.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+MAX_BACKOFF_SECONDS = 60.0
+
+# Options of a task that retries while the database is away, with the same backoff as ``backoff``.
+RETRY_WHILE_DATABASE_UNAVAILABLE: dict[str, Any] = {
+    "autoretry_for": DATABASE_UNAVAILABLE,
+    "retry_backoff": True,
+    "retry_backoff_max": int(MAX_BACKOFF_SECONDS),
+    "max_retries": None,
+}
 
 
 def create_celery_app(service: str) -> Celery:
@@ -13,9 +28,22 @@ def create_celery_app(service: str) -> Celery:
     app = Celery(service)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
-    app.autodiscover_tasks(["common.outbox", "common.inbox", "common.messaging"])
     task_postrun.connect(_drop_unusable_connections, weak=False)
     return app
+
+
+def queue_task(name: str, *args: Any) -> None:
+    """Queue the task registered under ``name``.
+
+    Services hand work to queue workers by the task's name: the task module imports the service it
+    runs, never the other way round.
+    """
+    current_app.send_task(name, args=list(args))
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry ``attempt`` (1, 2, 4, ... at most ``MAX_BACKOFF_SECONDS``)."""
+    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
 
 def _drop_unusable_connections(task=None, **_) -> None:
