@@ -18,13 +18,19 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.devstack import processes  # builds command lines only: no Django
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yaml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 
 INFRA = ("postgres", "redis", "kafka")
 SERVICES = ("user_manager", "credit_manager")
-ROLES = ("api", "kafka-worker", "queue-worker", "beat")
+ROLES = processes.ROLES
+# What docker-compose.yaml gives the roles that take an argument: every container has its own
+# filesystem and network, so one address and one schedule path serve them all.
+API_BIND = "0.0.0.0:8000"
+BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
 
 
 def _docker_compose(*args):
@@ -225,6 +231,27 @@ def test_each_service_has_all_four_roles():
     for service in SERVICES:
         assert roles[service] == set(ROLES), (
             f"{service} has roles {sorted(roles[service])}, expected {sorted(ROLES)}"
+        )
+
+
+def declared_command(service, role):
+    """The command line common/devstack/processes.py declares for ``role``, with the compose file's arguments."""
+    if role == "api":
+        return processes.api(service, bind=API_BIND)
+    if role == "kafka-worker":
+        return processes.kafka_worker()
+    if role == "queue-worker":
+        return processes.queue_worker(service)
+    return processes.beat(service, schedule=BEAT_SCHEDULE)
+
+
+def test_each_container_runs_the_command_line_declared_for_its_role():
+    """docker-compose.yaml cannot import common.devstack.processes, which the local stack and the
+    end-to-end tests start their processes from; this keeps the three from drifting apart."""
+    for name, (service, role, svc) in app_containers(resolved_config()).items():
+        expected = declared_command(service, role)
+        assert svc["command"] == expected, (
+            f"{name}: command {svc['command']!r} is not the {role} command of common/devstack/processes.py: {expected!r}"
         )
 
 

@@ -1,8 +1,8 @@
 """A whole platform for end-to-end tests: a broker of its own, and real processes of both services.
 
-Every process is started the way production starts it (gunicorn, ``manage.py consume_kafka``,
-``celery worker -B``), against the Postgres and Redis of the test run and a tansu broker that
-the tests may kill and restart.
+Every process is started with the command line production starts it with (``common.devstack.processes``;
+beat runs inside the queue worker), against the Postgres and Redis of the test run and a tansu broker
+that the tests may kill and restart.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,16 +20,13 @@ from urllib.parse import urlsplit
 import psycopg2
 import requests
 
+from common.devstack import processes as process_commands
+from common.devstack.services import free_port
+from common.devstack.stack import process_env
 from common.testing import Broker, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Process:
@@ -94,17 +90,21 @@ class Service:
             [PYTHON, "manage.py", *args], cwd=self.dir, env=self.env, capture_output=True, text=True, check=check, timeout=120
         )
 
-    def process(self, role: str, *, name: str | None = None, concurrency: int = 2) -> Process:
+    def process(self, role: str, *, name: str | None = None, concurrency: int = process_commands.DEFAULT_CELERY_CONCURRENCY) -> Process:
         """One process of ``role`` (named ``name`` when several of a role run, e.g. two consumers)."""
         name = name or role
         commands = {
-            "api": [PYTHON, "-m", "gunicorn", f"{self.name}.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
-            "kafka-worker": [PYTHON, "manage.py", "consume_kafka"],
-            "queue-worker": [
-                PYTHON, "-m", "celery", "-A", self.name, "worker", "-B", "--concurrency", str(concurrency), "--loglevel", "INFO",
-                "-n", f"{self.name}-e2e-{name}@%h", "-s", str(self.log_dir / f"{self.name}-{name}-beat-schedule"),
-            ],
-        }  # fmt: skip
+            "api": process_commands.api(
+                self.name, bind=f"127.0.0.1:{self.port}", control_socket=str(self.log_dir / f"{self.name}-gunicorn.ctl")
+            ),
+            "kafka-worker": process_commands.kafka_worker(),
+            "queue-worker": process_commands.queue_worker(
+                self.name,
+                concurrency=concurrency,
+                node_name=f"{self.name}-e2e-{name}@%h",
+                beat_schedule=str(self.log_dir / f"{self.name}-{name}-beat-schedule"),
+            ),
+        }
         return Process(f"{self.name}-{name}", commands[role], cwd=self.dir, env=self.env, log_dir=self.log_dir)
 
     def start(self, *roles: str) -> None:
@@ -118,7 +118,7 @@ class Service:
                 retry_on=(requests.ConnectionError, requests.Timeout),  # still starting
             )
 
-    def restart(self, role: str, *, name: str | None = None, concurrency: int = 2) -> None:
+    def restart(self, role: str, *, name: str | None = None, concurrency: int = process_commands.DEFAULT_CELERY_CONCURRENCY) -> None:
         """Start (again) the process ``name`` (default: the role's own) of ``role``, stopping it first if it runs."""
         name = name or role
         if name in self.processes:
@@ -188,9 +188,9 @@ def database_down(name: str) -> Iterator[None]:
 
 
 def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extra: str) -> dict[str, str]:
+    """Our environment with the service's variables, and this venv first on PATH (for the commands' programs)."""
     redis = os.environ["REDIS_URL"].rstrip("/")
-    return {
-        **os.environ,
+    return process_env({
         "DJANGO_SETTINGS_MODULE": f"{name}.settings",
         "DJANGO_SECRET_KEY": "e2e-secret",
         "DATABASE_URL": database_url(e2e_database(name)),
@@ -203,7 +203,7 @@ def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extr
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "INFO",
         **extra,
-    }
+    })
 
 
 def flush_redis(db: int) -> None:

@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import processes as process_commands
 from .paths import REPO_ROOT
 from .services import BackingServices
 
@@ -116,27 +117,28 @@ def processes(service: Service, state_dir: Path) -> dict[str, str]:
 
     ``DEVSTACK_KAFKA_WORKERS`` and ``DEVSTACK_QUEUE_WORKERS`` (default 1 each) start more of each kind,
     to run the platform scaled out: the consumers share one group, the queue workers one queue (beat
-    runs in the first only).
+    runs in the first only). ``WEB_CONCURRENCY`` and ``CELERY_CONCURRENCY`` size the API and the workers.
     """
-    schedule = shlex.quote(str(state_dir / f"{service.prefix}-celerybeat-schedule"))
-    # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
-    control_socket = shlex.quote(str(state_dir / f"{service.prefix}-gunicorn.ctl"))
     commands = {
-        f"{service.prefix}-api": (
-            f"gunicorn {service.name}.wsgi --bind {bind_host()}:{service.port}"
-            " --workers ${WEB_CONCURRENCY:-2} --access-logfile -"
-            f" --control-socket {control_socket}"
+        f"{service.prefix}-api": process_commands.api(
+            service.name,
+            bind=f"{bind_host()}:{service.port}",
+            workers=os.environ.get("WEB_CONCURRENCY") or process_commands.DEFAULT_WEB_WORKERS,
+            access_log=True,
+            # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
+            control_socket=str(state_dir / f"{service.prefix}-gunicorn.ctl"),
         ),
     }
     for n in range(1, _count("DEVSTACK_KAFKA_WORKERS") + 1):
-        commands[_numbered(f"{service.prefix}-kafka", n)] = "python manage.py consume_kafka"
+        commands[_numbered(f"{service.prefix}-kafka", n)] = process_commands.kafka_worker()
     for n in range(1, _count("DEVSTACK_QUEUE_WORKERS") + 1):
-        beat = f" -B -s {schedule}" if n == 1 else ""
-        commands[_numbered(f"{service.prefix}-queue", n)] = (
-            f"celery -A {service.name} worker --loglevel INFO --concurrency ${{CELERY_CONCURRENCY:-2}}"
-            f" -n {_numbered(service.prefix, n)}@%h{beat}"
+        commands[_numbered(f"{service.prefix}-queue", n)] = process_commands.queue_worker(
+            service.name,
+            concurrency=os.environ.get("CELERY_CONCURRENCY") or process_commands.DEFAULT_CELERY_CONCURRENCY,
+            node_name=f"{_numbered(service.prefix, n)}@%h",
+            beat_schedule=str(state_dir / f"{service.prefix}-celerybeat-schedule") if n == 1 else None,
         )
-    return commands
+    return {name: shlex.join(argv) for name, argv in commands.items()}
 
 
 def _count(variable: str) -> int:

@@ -1,0 +1,61 @@
+"""The long-running processes of a service and the command line (argv) of each.
+
+One declaration for every place that starts them: the local stack (``stack.processes``), the
+end-to-end tests (``tests/e2e/stack.py``) and docker-compose.yaml, which cannot import this and is
+checked against it by ``tests/deploy/test_compose.py``. Each command runs in the service's folder
+with the virtualenv's ``bin`` first on ``PATH``. Knobs that differ between those places are arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Role = Literal["api", "kafka-worker", "queue-worker", "beat"]
+ROLES: tuple[Role, ...] = ("api", "kafka-worker", "queue-worker", "beat")
+
+DEFAULT_WEB_WORKERS = 2
+DEFAULT_CELERY_CONCURRENCY = 2
+
+
+def api(
+    service: str,
+    *,
+    bind: str,
+    workers: int | str = DEFAULT_WEB_WORKERS,
+    access_log: bool = False,
+    control_socket: str | None = None,
+) -> list[str]:
+    """The REST API. ``control_socket``: where several gunicorns share a home folder, each needs its own."""
+    argv = ["gunicorn", f"{service}.wsgi", "--bind", bind, "--workers", str(workers)]
+    if access_log:
+        argv += ["--access-logfile", "-"]
+    if control_socket:
+        argv += ["--control-socket", control_socket]
+    return argv
+
+
+def kafka_worker() -> list[str]:
+    """The consumer of the service's topics."""
+    return ["python", "manage.py", "consume_kafka"]
+
+
+def queue_worker(
+    service: str,
+    *,
+    concurrency: int | str = DEFAULT_CELERY_CONCURRENCY,
+    node_name: str | None = None,
+    beat_schedule: str | None = None,
+) -> list[str]:
+    """A Celery worker. ``node_name`` tells several on one host apart; ``beat_schedule`` runs beat inside
+    this worker (the local stack and the tests, where one worker is enough; deployments run ``beat``)."""
+    argv = ["celery", "-A", service, "worker", "--loglevel", "INFO", "--concurrency", str(concurrency)]
+    if node_name:
+        argv += ["--hostname", node_name]
+    if beat_schedule:
+        argv += ["--beat", "--schedule", beat_schedule]
+    return argv
+
+
+def beat(service: str, *, schedule: str) -> list[str]:
+    """The periodic sweeps and purges: exactly one per service."""
+    return ["celery", "-A", service, "beat", "--loglevel", "INFO", "--schedule", schedule]
