@@ -14,9 +14,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from accounts.admin_actions import ReasonActionForm, action_reason, apply_each
 from accounts.models import CreditAccount
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
 from ledger.models import Direction
 from ledger.services import post_adjustment
 

@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from accounts import selectors
 from accounts.schemas import AccountOut
 from common.apikeys.auth import ApiKeyAuth
-from credit_manager.pagination import Pagination
+from common.pagination import Pagination
 
 router = Router(tags=["accounts"], auth=ApiKeyAuth("credit:read"))
 

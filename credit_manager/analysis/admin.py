@@ -11,11 +11,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from accounts.admin_actions import ReasonActionForm, action_reason, apply_each
 from analysis import services
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import policy_errors
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
 
 POLICY_FIELDSETS = (
     (None, {"fields": ("version", "note", "created_by", "created_at")}),

@@ -11,7 +11,7 @@ from analysis.schemas import DecisionOut, LimitRequestIn, LimitRequestOut
 from common.apikeys.auth import ApiKeyAuth
 from common.idempotency.api import IdempotencyKeyHeader
 from common.idempotency.services import respond_idempotently
-from credit_manager.pagination import Pagination
+from common.pagination import Pagination
 
 router = Router(tags=["credit analysis"])
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from accounts.schemas import Money, MoneyIn
 from analysis import selectors
+from common.schemas import Money, MoneyIn
 
 
 class DecisionOut(Schema):

@@ -7,8 +7,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.admin_actions import ReasonActionForm, action_reason, apply_each
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
 from ledger import services
 from ledger.models import LedgerEntry, LedgerTransaction
 

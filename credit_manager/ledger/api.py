@@ -9,7 +9,7 @@ from ninja.pagination import paginate
 from common.apikeys.auth import ApiKeyAuth
 from common.idempotency.api import IdempotencyKeyHeader
 from common.idempotency.services import respond_idempotently
-from credit_manager.pagination import Pagination
+from common.pagination import Pagination
 from ledger import selectors, services
 from ledger.schemas import ReverseIn, TransactionIn, TransactionOut
 

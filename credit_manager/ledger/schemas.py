@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import StringConstraints
 
-from accounts.schemas import NO_CONTROL_CHARACTERS, Money, MoneyIn
+from common.schemas import NO_CONTROL_CHARACTERS, Money, MoneyIn
 
 
 class TransactionIn(Schema):

@@ -218,7 +218,7 @@ class TestListing:
     def test_transactions_are_listed_newest_first_and_paginated(self, client, active_account):
         for amount in ("1.00", "2.00", "3.00"):
             spend(active_account, amount)
-        page = client.get(f"/api/v1/accounts/{active_account.id}/transactions?limit=2").json()
+        page = client.get(f"/api/v1/accounts/{active_account.id}/transactions?page_size=2").json()
         assert page["count"] == 3 and [t["amount"] for t in page["items"]] == ["3.00", "2.00"]
         assert [t["balance_after"] for t in page["items"]] == ["6.00", "3.00"]
 
