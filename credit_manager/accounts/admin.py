@@ -1,13 +1,15 @@
 """Credit accounts in the back office: read-only (every change goes through the services), with filters
-for status, accounts at or over their limit and utilisation, and the operator adjustment action."""
+for status, accounts at or over their limit and utilisation, and links to the account's history.
+
+The ledger's admin extends this one with the adjustment action (accounts is below the ledger, so it
+knows nothing of postings).
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.contrib import admin
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import NullIf
 from django.http import HttpRequest
@@ -15,18 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import CreditAccount
-from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
-from ledger.models import Direction
-from ledger.services import post_adjustment
-
-
-class AdjustmentActionForm(ReasonActionForm):
-    # Free text here (the admin drops the whole action on a field error); the action checks the amount itself.
-    direction = forms.ChoiceField(required=False, choices=[("", "direction…"), *Direction.choices])
-    amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"placeholder": "amount", "size": 10}))
-
-
-ADJUSTMENT_AMOUNT = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+from common.admin import ReadOnlyModelAdmin
 
 
 class AtOrOverLimitFilter(admin.SimpleListFilter):
@@ -83,31 +74,10 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
         "birth_date", "monthly_income", "opened_at", "updated_at", "history",
     )  # fmt: skip
     readonly_fields = fields
-    action_form = AdjustmentActionForm
-    actions = ["adjust"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CreditAccount]:
         utilisation = ExpressionWrapper(F("balance") / NullIf(F("credit_limit"), 0), output_field=DecimalField())
         return super().get_queryset(request).annotate(utilisation=utilisation)
-
-    def has_post_adjustment_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("ledger.post_adjustment")
-
-    @admin.action(description="Post an adjustment (direction, amount and reason above)", permissions=["post_adjustment"])
-    def adjust(self, request: HttpRequest, queryset: QuerySet[CreditAccount]) -> None:
-        try:
-            direction = Direction(request.POST.get("direction", ""))
-            amount = ADJUSTMENT_AMOUNT.clean(request.POST.get("amount", ""))
-        except (ValueError, ValidationError):
-            self.message_user(request, "Choose a direction and an amount above zero with at most 2 decimals.", messages.ERROR)
-            return
-
-        def adjust_one(account: CreditAccount) -> None:
-            post_adjustment(
-                account_id=account.id, direction=direction, amount=amount, reason=action_reason(request), created_by=request.user
-            )
-
-        apply_each(self, request, queryset, adjust_one, done="adjustment(s) posted")
 
     @admin.display(description="utilisation", ordering="utilisation")
     def utilisation_percent(self, obj: CreditAccount) -> str:

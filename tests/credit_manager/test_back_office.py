@@ -164,9 +164,19 @@ class TestDecisionsAndPolicies:
         assert admin_client.get(page).status_code == 200
 
 
-@pytest.mark.parametrize("fields", [{"direction": "debit"}, {"amount": "5.00"}, {"direction": "debit", "amount": "1.005"},
-                                    {"direction": "debit", "amount": "0"}])  # fmt: skip
-def test_an_adjustment_needs_a_direction_and_a_positive_amount_with_two_decimals(admin_client, active_account, fields):
+@pytest.mark.parametrize("fields", [{"direction": "debit"}, {"amount": "5.00"}, {"direction": "debit", "amount": "five"},
+                                    {"direction": "debit", "amount": "NaN"}])  # fmt: skip
+def test_an_adjustment_needs_a_direction_and_an_amount_typed_as_a_number(admin_client, active_account, fields):
     response = run_action(admin_client, "accounts/creditaccount", "adjust", [active_account], reason="fee", **fields)
-    assert "Choose a direction and an amount above zero with at most 2 decimals." in messages_of(response)
+    assert "Choose a direction and type the amount as a number, e.g. 25.00." in messages_of(response)
+    assert not LedgerTransaction.objects.exists()
+
+
+@pytest.mark.parametrize(("amount", "code"), [("1.005", "AMOUNT_TOO_PRECISE"), ("0", "AMOUNT_NOT_POSITIVE"),
+                                              ("-5.00", "AMOUNT_NOT_POSITIVE")])  # fmt: skip
+def test_the_service_refuses_an_amount_not_above_zero_or_with_more_than_two_decimals(admin_client, active_account, amount, code):
+    response = run_action(
+        admin_client, "accounts/creditaccount", "adjust", [active_account], reason="fee", direction="debit", amount=amount
+    )
+    assert any(message.startswith("Refused:") and code in message for message in messages_of(response))
     assert not LedgerTransaction.objects.exists()
