@@ -8,5 +8,5 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self) -> None:
-        # Each app declares its event handlers in ``consumers.py``, next to the domain they serve.
-        autodiscover_modules("consumers")
+        # Each app declares its event handlers in ``event_handlers.py``, next to the domain they serve.
+        autodiscover_modules("event_handlers")

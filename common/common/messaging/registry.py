@@ -1,4 +1,4 @@
-"""Event handlers, registered by event type next to the domain they serve (``<app>/consumers.py``).
+"""Event handlers, registered by event type next to the domain they serve (``<app>/event_handlers.py``).
 
 A handler that applies an aggregate's state declares how its events are versioned
 (``versioned=Versioned("customer")``) and gets "newest version wins" from the inbox: older events
