@@ -33,12 +33,12 @@ def create_celery_app(service: str) -> Celery:
 
 
 def queue_task(name: str, *args: Any) -> None:
-    """Queue the task registered under ``name``.
+    """Queue this service's task registered under ``name``, with the options it declares.
 
     Services hand work to queue workers by the task's name: the task module imports the service it
-    runs, never the other way round.
+    runs, never the other way round (the app finds its tasks modules when first asked for a task).
     """
-    current_app.send_task(name, args=list(args))
+    current_app.tasks[name].apply_async(args=list(args))
 
 
 def backoff(attempt: int) -> float:
