@@ -1,8 +1,20 @@
-"""Credit account operations: the one home of account rules; consumers, API, admin and the other apps call these.
+"""Credit account operations: the one home of account rules; the ledger, the analysis, the API and the
+admin change an account only through the operations named here.
 
-Every change of an account happens under a row lock (:func:`lock_account`), goes through
-:func:`update_account` (version + 1, cache invalidated after commit) and is announced with
-:func:`announce` in the same transaction.
+Every operation works on an account locked by the caller's transaction (:func:`lock_account`), saves
+what it changed (a change of status, limit or balance is a new ``version``), invalidates the cached
+summary after commit and publishes its event, with a typed payload carrying the account's state,
+through the outbox in the same transaction. Reading the public functions below is reading every way
+an account can change:
+
+- :func:`open_account`: ``credit.account.opened``
+- :func:`follow_customer_status` (:func:`freeze_account`, :func:`unfreeze_account`,
+  :func:`close_account`): ``credit.account.frozen`` / ``unfrozen`` / ``closed``
+- :func:`record_income`: no event (the analysis that follows announces the result)
+- :func:`put_decision_in_force`, :func:`record_decision`: ``credit.analysis.completed`` and, when the
+  limit moved, ``credit.limit.changed``
+- :func:`apply_posting`: ``credit.transaction.posted`` (and ``credit.account.closed`` when a posting
+  pays off a closing account)
 """
 
 from __future__ import annotations
@@ -10,7 +22,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,21 +30,29 @@ from django.db.models import QuerySet
 from accounts.cache import forget_account_on_commit
 from accounts.models import AccountStatus, CreditAccount
 from common.errors import DomainError, ErrorCode
-from common.events import CREDIT_TOPIC, new_event
+from common.events import CREDIT_TOPIC, Payload, new_event
 from common.events.payloads import (
     CREDIT_ACCOUNT_CLOSED,
     CREDIT_ACCOUNT_FROZEN,
     CREDIT_ACCOUNT_OPENED,
     CREDIT_ACCOUNT_UNFROZEN,
-    PAYLOADS,
+    CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_LIMIT_CHANGED,
+    CREDIT_TRANSACTION_POSTED,
     CreditAccountState,
+    CreditAnalysisCompleted,
+    CreditLimitChanged,
+    CreditTransactionPosted,
     DecisionSummary,
 )
 from common.outbox.services import publish
 
-# A change of any of these is a new version of the account (what credit events carry).
-STATE_FIELDS = frozenset({"status", "credit_limit", "balance"})
+if TYPE_CHECKING:  # the decision's fields are read through the account's foreign keys, never imported
+    from analysis.models import CreditDecision
+
 FREEZABLE = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
+# Statuses of an account open for business: they follow the decision in force.
+FOLLOWS_DECISION = FREEZABLE
 
 
 def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> tuple[CreditAccount, bool]:
@@ -47,7 +67,7 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
         if account is not None:
             return account, False
         account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
-        announce(account, CREDIT_ACCOUNT_OPENED)
+        _publish(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**_state(account)))
     return account, True
 
 
@@ -75,53 +95,6 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
 def _locked_accounts() -> QuerySet[CreditAccount]:
     """Accounts read to be changed: locked (not their decisions), with the decisions events carry."""
     return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision")
-
-
-def update_account(account: CreditAccount, **values: Any) -> None:
-    """Set ``values`` on a locked account and save the fields that changed.
-
-    A change of status, limit or balance is a new version of the account. The cached summary is
-    invalidated after commit.
-    """
-    changed = [name for name, value in values.items() if getattr(account, name) != value]
-    if not changed:
-        return
-    for name in changed:
-        setattr(account, name, values[name])
-    fields = changed
-    if STATE_FIELDS.intersection(changed):
-        account.version += 1
-        fields = [*changed, "version"]
-    account.save(update_fields=[*fields, "updated_at"])
-    forget_account_on_commit(account.id)
-
-
-def announce(account: CreditAccount, event_type: str, **details: Any) -> None:
-    """Publish ``event_type`` carrying the account's state as it now stands (plus the type's own ``details``)."""
-    payload = PAYLOADS[event_type](**account_state(account).model_dump(), **details)
-    publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))
-
-
-def account_state(account: CreditAccount) -> CreditAccountState:
-    return CreditAccountState(
-        account_id=account.id,
-        user_id=account.user_id,
-        status=account.status,
-        credit_limit=account.credit_limit,
-        balance=account.balance,
-        available=account.available,
-        currency=account.currency,
-        version=account.version,
-        last_decision=_decision_summary(account.last_decision),
-    )
-
-
-def _decision_summary(decision) -> DecisionSummary | None:
-    if decision is None:
-        return None
-    return DecisionSummary(
-        decision_id=decision.id, outcome=decision.outcome, reason_codes=list(decision.reason_codes), decided_at=decision.created_at
-    )
 
 
 def follow_customer_status(account: CreditAccount, *, customer_status: str) -> None:
@@ -161,27 +134,60 @@ def close_account(*, user_id: uuid.UUID) -> CreditAccount:
     return account
 
 
-def _freeze(account: CreditAccount) -> None:
-    if account.status in FREEZABLE:
-        update_account(account, status=AccountStatus.FROZEN)
-        announce(account, CREDIT_ACCOUNT_FROZEN)
+def record_income(account: CreditAccount, *, monthly_income: Decimal) -> None:
+    """The customer's income as user_manager last reported it: the analysis' input, not a new version."""
+    if account.monthly_income != monthly_income:
+        account.monthly_income = monthly_income
+        _save(account, ["monthly_income"], new_version=False)
 
 
-def _unfreeze(account: CreditAccount) -> None:
-    if account.status == AccountStatus.FROZEN:
-        update_account(account, status=status_by_decision(account))
-        announce(account, CREDIT_ACCOUNT_UNFROZEN)
+def put_decision_in_force(account: CreditAccount, *, decision: CreditDecision, limit: Decimal) -> None:
+    """``decision`` sets the account's limit and becomes its current and latest decision.
+
+    An account open for business takes the status the decision gives (active when it grants credit,
+    denied when not); a frozen one keeps its status and gets that one when unfrozen.
+    """
+    previous_limit, previous_status = account.credit_limit, account.status
+    account.credit_limit = limit
+    account.current_decision = decision
+    account.last_decision = decision
+    fields = ["credit_limit", "current_decision", "last_decision"]
+    if account.status in FOLLOWS_DECISION:
+        account.status = status_by_decision(account)
+        fields.append("status")
+    _save(account, fields, new_version=(account.credit_limit, account.status) != (previous_limit, previous_status))
+    _announce_decision(account, decision, previous_limit=previous_limit)
 
 
-def _close(account: CreditAccount) -> None:
-    if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
-        return
-    if account.balance == 0:
-        update_account(account, status=AccountStatus.CLOSED)
-        announce(account, CREDIT_ACCOUNT_CLOSED)
-    else:
-        update_account(account, status=AccountStatus.CLOSING)
-        announce(account, CREDIT_ACCOUNT_FROZEN)
+def record_decision(account: CreditAccount, *, decision: CreditDecision) -> None:
+    """A decision that leaves the account as it is (a limit request denied or sent to review) is still
+    its latest decision, announced as such."""
+    account.last_decision = decision
+    _save(account, ["last_decision"], new_version=False)
+    _announce_decision(account, decision, previous_limit=account.credit_limit)
+
+
+def apply_posting(
+    account: CreditAccount, *, transaction_id: uuid.UUID, transaction_type: str, amount: Decimal, owed: Decimal
+) -> None:
+    """A posting of ``amount`` changed the balance owed by ``owed`` (negative when it pays down).
+
+    The ledger checks what may be posted; this keeps the account's running balance. The posting that
+    pays off a closing account closes it.
+    """
+    account.balance += owed
+    fields = ["balance"]
+    closes = account.status == AccountStatus.CLOSING and account.balance == 0
+    if closes:
+        account.status = AccountStatus.CLOSED
+        fields.append("status")
+    _save(account, fields, new_version=True)
+    posted = CreditTransactionPosted(
+        **_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount
+    )
+    _publish(account, CREDIT_TRANSACTION_POSTED, posted)
+    if closes:
+        _publish(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**_state(account)))
 
 
 def status_by_decision(account: CreditAccount) -> AccountStatus:
@@ -190,3 +196,78 @@ def status_by_decision(account: CreditAccount) -> AccountStatus:
     if decision is None:
         return AccountStatus.PENDING
     return AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED
+
+
+def _freeze(account: CreditAccount) -> None:
+    if account.status in FREEZABLE:
+        _set_status(account, AccountStatus.FROZEN, announced_as=CREDIT_ACCOUNT_FROZEN)
+
+
+def _unfreeze(account: CreditAccount) -> None:
+    if account.status == AccountStatus.FROZEN:
+        _set_status(account, status_by_decision(account), announced_as=CREDIT_ACCOUNT_UNFROZEN)
+
+
+def _close(account: CreditAccount) -> None:
+    if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
+        return
+    if account.balance == 0:
+        _set_status(account, AccountStatus.CLOSED, announced_as=CREDIT_ACCOUNT_CLOSED)
+    else:
+        _set_status(account, AccountStatus.CLOSING, announced_as=CREDIT_ACCOUNT_FROZEN)
+
+
+def _set_status(account: CreditAccount, status: AccountStatus, *, announced_as: str) -> None:
+    account.status = status
+    _save(account, ["status"], new_version=True)
+    _publish(account, announced_as, CreditAccountState(**_state(account)))
+
+
+def _announce_decision(account: CreditAccount, decision: CreditDecision, *, previous_limit: Decimal) -> None:
+    completed = CreditAnalysisCompleted(
+        **_state(account),
+        decision_id=decision.id,
+        outcome=decision.outcome,
+        score=decision.score,
+        reason_codes=list(decision.reason_codes),
+        policy_version=decision.policy.version,
+    )
+    _publish(account, CREDIT_ANALYSIS_COMPLETED, completed)
+    if account.credit_limit != previous_limit:
+        _publish(account, CREDIT_LIMIT_CHANGED, CreditLimitChanged(**_state(account), previous_limit=previous_limit))
+
+
+def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> None:
+    """Save ``fields`` of the locked account, as a new version when its status, limit or balance changed."""
+    if new_version:
+        account.version += 1
+        fields = [*fields, "version"]
+    account.save(update_fields=[*fields, "updated_at"])
+    forget_account_on_commit(account.id)
+
+
+def _state(account: CreditAccount) -> dict[str, Any]:
+    """What every credit event carries: the account as it now stands and its latest decision."""
+    return {
+        "account_id": account.id,
+        "user_id": account.user_id,
+        "status": account.status,
+        "credit_limit": account.credit_limit,
+        "balance": account.balance,
+        "available": account.available,
+        "currency": account.currency,
+        "version": account.version,
+        "last_decision": _decision_summary(account.last_decision),
+    }
+
+
+def _decision_summary(decision: CreditDecision | None) -> DecisionSummary | None:
+    if decision is None:
+        return None
+    return DecisionSummary(
+        decision_id=decision.id, outcome=decision.outcome, reason_codes=list(decision.reason_codes), decided_at=decision.created_at
+    )
+
+
+def _publish(account: CreditAccount, event_type: str, payload: Payload) -> None:
+    publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))

@@ -12,26 +12,31 @@ import uuid
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import (
-    announce,
     follow_customer_status,
     lock_account,
     lock_account_of_customer,
     lock_account_of_customer_if_any,
     open_account,
-    update_account,
+    put_decision_in_force,
+    record_decision,
+    record_income,
 )
 from analysis import selectors
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
 from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
+from common.celery import queue_task
 from common.errors import DomainError, ErrorCode
-from common.events.payloads import CREDIT_ANALYSIS_COMPLETED, CREDIT_LIMIT_CHANGED
 from common.transactions import after_commit
+
+# The queue workers' tasks (analysis/tasks.py) run these services; services queue them by name.
+DECIDE_LIMIT_REQUEST_TASK = "analysis.decide_limit_request"
 
 # Accounts whose limit and status follow the analysis of the customer (a frozen one keeps its status).
 ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, AccountStatus.FROZEN)
@@ -81,7 +86,7 @@ def reanalyse_after_income_change(*, user_id: uuid.UUID, monthly_income: Decimal
 
 
 def _reanalyse(account: CreditAccount, *, monthly_income: Decimal) -> CreditDecision | None:
-    update_account(account, monthly_income=monthly_income)
+    record_income(account, monthly_income=monthly_income)
     if account.status not in ANALYSED:
         return None
     return analyse_account(account=account, trigger=Trigger.INCOME_CHANGE)
@@ -96,14 +101,9 @@ def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecisi
     """
     policy = selectors.current_policy()
     evaluation = evaluate(policy, selectors.applicant_of(account, policy=policy, now=timezone.now()))
-    previous_limit = account.credit_limit
     new_limit = max(evaluation.limit, account.balance)
     decision = _record(account, policy, evaluation, trigger=trigger, outcome=evaluation.outcome, granted_limit=new_limit)
-    values = {"credit_limit": new_limit, "current_decision": decision, "last_decision": decision}
-    if account.status != AccountStatus.FROZEN:
-        values["status"] = AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED
-    update_account(account, **values)
-    _announce(account, decision, previous_limit=previous_limit)
+    put_decision_in_force(account, decision=decision, limit=new_limit)
     return decision
 
 
@@ -128,14 +128,16 @@ def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRe
 
 def queue_limit_request(*, request_id: uuid.UUID) -> None:
     """Hand the request to a queue worker; if the task broker is down, the periodic sweep will."""
-    from analysis.tasks import decide_limit_request_task
-
-    decide_limit_request_task.delay(str(request_id))
+    queue_task(DECIDE_LIMIT_REQUEST_TASK, str(request_id))
 
 
-def requeue_pending_limit_requests(*, older_than: timedelta = timedelta(minutes=1)) -> int:
-    """Queue again the requests still pending after ``older_than`` (a lost task, a broker outage)."""
-    cutoff = timezone.now() - older_than
+def requeue_pending_limit_requests(*, older_than: timedelta | None = None) -> int:
+    """Queue again the requests still pending after ``older_than`` (a lost task, a broker outage).
+
+    By default, those older than the sweep's own period (``LIMIT_REQUEST_SWEEP_SECONDS``): a request
+    is queued when it is taken, so one still pending a whole period later lost its task.
+    """
+    cutoff = timezone.now() - (older_than or timedelta(seconds=settings.LIMIT_REQUEST_SWEEP_SECONDS))
     stale = list(
         LimitRequest.objects.filter(status=LimitRequestStatus.PENDING, created_at__lt=cutoff).values_list("id", flat=True)
     )
@@ -252,25 +254,9 @@ def _record(
 
 
 def _apply_request_decision(account: CreditAccount, decision: CreditDecision) -> None:
-    """An approved request sets the limit and becomes the account's current decision; any other changes
-    only the account's latest decision."""
-    previous_limit = account.credit_limit
-    changes: dict = {"last_decision": decision}
+    """An approved request sets the limit and becomes the account's current decision; any other is only
+    the account's latest decision."""
     if decision.outcome == Outcome.APPROVED:
-        changes |= {"credit_limit": decision.granted_limit, "current_decision": decision}
-    update_account(account, **changes)
-    _announce(account, decision, previous_limit=previous_limit)
-
-
-def _announce(account: CreditAccount, decision: CreditDecision, *, previous_limit: Decimal) -> None:
-    announce(
-        account,
-        CREDIT_ANALYSIS_COMPLETED,
-        decision_id=decision.id,
-        outcome=decision.outcome,
-        score=decision.score,
-        reason_codes=list(decision.reason_codes),
-        policy_version=decision.policy.version,
-    )
-    if account.credit_limit != previous_limit:
-        announce(account, CREDIT_LIMIT_CHANGED, previous_limit=previous_limit)
+        put_decision_in_force(account, decision=decision, limit=decision.granted_limit)
+    else:
+        record_decision(account, decision=decision)

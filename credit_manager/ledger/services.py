@@ -13,9 +13,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import AccountStatus, CreditAccount
-from accounts.services import announce, lock_account, update_account
+from accounts.services import apply_posting, lock_account
 from common.errors import DomainError, ErrorCode
-from common.events.payloads import CREDIT_ACCOUNT_CLOSED, CREDIT_TRANSACTION_POSTED
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
 # What a customer posting does to the balance owed, and the counter account it is booked against.
@@ -25,6 +24,7 @@ CUSTOMER_POSTINGS = {
     TransactionType.REFUND: (Direction.CREDIT, LedgerAccount.MERCHANT_SETTLEMENT),
 }
 MAX_BALANCE = Decimal("999999999999.99")  # what the balance column holds
+CENT = Decimal("0.01")
 # The refusal of a posting that would take the balance owed below zero, by the posting's type.
 EXCEEDS_BALANCE = {
     TransactionType.PAYMENT: ErrorCode.PAYMENT_EXCEEDS_BALANCE,
@@ -118,8 +118,7 @@ def _post(
     reason: str = "",
 ) -> LedgerTransaction:
     """Book ``amount`` on the locked account against ``counter``; close a closing account it pays off."""
-    if amount <= 0:
-        raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
+    _check_amount(amount)
     if account.status == AccountStatus.CLOSED:
         raise DomainError(ErrorCode.ACCOUNT_CLOSED)
     owed = amount if direction == Direction.DEBIT else -amount
@@ -130,9 +129,10 @@ def _post(
         )
     if balance > MAX_BALANCE:
         raise DomainError(ErrorCode.AMOUNT_TOO_LARGE)
-    closes = account.status == AccountStatus.CLOSING and balance == 0
-    update_account(account, balance=balance, **({"status": AccountStatus.CLOSED} if closes else {}))
+    transaction_id = uuid.uuid4()
+    apply_posting(account, transaction_id=transaction_id, transaction_type=type, amount=amount, owed=owed)
     posted = LedgerTransaction.objects.create(
+        id=transaction_id,
         account=account,
         type=type,
         direction=direction,
@@ -151,7 +151,14 @@ def _post(
             LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
         ]
     )
-    announce(account, CREDIT_TRANSACTION_POSTED, transaction_id=posted.id, transaction_type=posted.type, amount=posted.amount)
-    if closes:
-        announce(account, CREDIT_ACCOUNT_CLOSED)
     return posted
+
+
+def _check_amount(amount: Decimal) -> None:
+    """Money posted is a positive number of cents: whoever calls (the API, the admin, a task) is held to it."""
+    if not amount.is_finite() or amount <= 0:
+        raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(CENT):
+        raise DomainError(ErrorCode.AMOUNT_TOO_PRECISE)
+    if amount > MAX_BALANCE:
+        raise DomainError(ErrorCode.AMOUNT_TOO_LARGE)
