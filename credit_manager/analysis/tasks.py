@@ -5,20 +5,12 @@ from __future__ import annotations
 import uuid
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
 from analysis import services
+from common.celery import RETRY_WHILE_DATABASE_UNAVAILABLE
 
 
-@shared_task(
-    name="analysis.decide_limit_request",
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=60,
-    max_retries=None,
-)
+@shared_task(name=services.DECIDE_LIMIT_REQUEST_TASK, acks_late=True, ignore_result=True, **RETRY_WHILE_DATABASE_UNAVAILABLE)
 def decide_limit_request_task(request_id: str) -> str:
     """Decide one limit request; a redelivered task finds it decided and does nothing."""
     return services.decide_limit_request(request_id=uuid.UUID(request_id)).status

@@ -3,6 +3,8 @@
 from datetime import timedelta
 from pathlib import Path
 
+import environ
+
 from common.events import USERS_TOPIC
 from common.settings import service_settings
 
@@ -16,8 +18,10 @@ globals().update(
     )
 )
 
-# Limit requests whose analysis task was lost (a broker outage) are queued again.
+# Limit requests whose analysis task was lost (a broker outage) are queued again by a periodic sweep;
+# a request still pending one whole period after it was taken lost its task.
+LIMIT_REQUEST_SWEEP_SECONDS = environ.Env().int("LIMIT_REQUEST_SWEEP_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE["limit-requests-sweep"] = {  # noqa: F821 - defined by service_settings above
     "task": "analysis.requeue_pending_limit_requests",
-    "schedule": timedelta(minutes=1),
+    "schedule": timedelta(seconds=LIMIT_REQUEST_SWEEP_SECONDS),
 }
