@@ -1,4 +1,7 @@
-"""The customer's credit as credit_manager last reported it: a read model, written only by credit events."""
+"""The customer's credit as credit_manager last reported it: a read model, written only by credit events.
+
+Built on ``users`` (it points at ``Customer``); users never imports this app (see ``users``).
+"""
 
 from __future__ import annotations
 

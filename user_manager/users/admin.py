@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -17,7 +18,6 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from common.errors import DomainError
-from credit_summary.models import CreditSummary
 from users import selectors, services
 from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
@@ -137,6 +137,8 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-def _summary(customer: Customer) -> CreditSummary | None:
-    # A customer credit_manager has not reported on yet has no summary (RelatedObjectDoesNotExist is an AttributeError).
+def _summary(customer: Customer) -> Any:
+    """The customer's ``credit_summary`` (read through the reverse relation: users never imports
+    credit_summary), or None for a customer credit_manager has not reported on yet."""
+    # RelatedObjectDoesNotExist is an AttributeError.
     return getattr(customer, "credit_summary", None)

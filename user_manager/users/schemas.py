@@ -1,6 +1,5 @@
 """What the API accepts and returns for customers (explicit fields, money as decimal strings)."""
 
-
 import re
 import unicodedata
 import uuid
@@ -11,7 +10,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, EmailStr, StringConstraints
 
-from credit_summary.schemas import CreditOut
+from common.schemas import Money
 from users.cpf import normalize_cpf
 from users.models import Customer, CustomerStatus
 
@@ -92,13 +91,40 @@ class CustomerFilters(Schema):
     ordering: Literal["created_at", "-created_at", "full_name", "-full_name"] = "-created_at"
 
 
+class DecisionOut(Schema):
+    outcome: str
+    reason_codes: list[str]
+    decided_at: datetime
+
+
+class CreditOut(Schema):
+    """The customer's credit as credit_manager last reported it (``customer.credit_summary``), all
+    nulls until it has; read through the reverse relation, so users never imports credit_summary."""
+
+    status: str | None = None
+    credit_limit: Money | None = None
+    available: Money | None = None
+    last_decision: DecisionOut | None = None
+    updated_at: datetime | None = None
+
+    @staticmethod
+    def resolve_last_decision(summary) -> dict | None:
+        if summary.last_decision_at is None:
+            return None
+        return {
+            "outcome": summary.last_decision_outcome,
+            "reason_codes": summary.last_decision_reason_codes,
+            "decided_at": summary.last_decision_at,
+        }
+
+
 class CustomerOut(Schema):
     id: uuid.UUID
     full_name: str
     email: str
     tax_id: str
     birth_date: date
-    monthly_income: str
+    monthly_income: Money
     phone: str
     status: str
     version: int
@@ -107,10 +133,6 @@ class CustomerOut(Schema):
     credit: CreditOut
 
     @staticmethod
-    def resolve_monthly_income(obj: Customer) -> str:
-        return f"{obj.monthly_income:.2f}"
-
-    @staticmethod
-    def resolve_credit(obj: Customer) -> CreditOut:
+    def resolve_credit(obj: Customer) -> object:
         # A missing summary raises RelatedObjectDoesNotExist, an AttributeError.
-        return CreditOut.of(getattr(obj, "credit_summary", None))
+        return getattr(obj, "credit_summary", None) or CreditOut()
