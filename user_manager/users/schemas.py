@@ -1,65 +1,24 @@
 """What the API accepts and returns for customers (explicit fields, money as decimal strings)."""
 
-import re
-import unicodedata
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import StringConstraints
 
-from common.schemas import Money
-from users.cpf import normalize_cpf
+from common.schemas import NO_CONTROL_CHARACTERS, Money
+from users import rules
 from users.models import Customer, CustomerStatus
 
-
-def _plain_text(value: str) -> str:
-    """No control characters or lone surrogates: Postgres cannot store some, and none belongs in a name."""
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-def _cpf(value: str) -> str:
-    digits = normalize_cpf(value)
-    if digits is None:
-        raise ValueError("not a valid CPF")
-    return digits
-
-
-def _e164(value: str) -> str:
-    if value and not re.fullmatch(r"\+[1-9][0-9]{7,14}", value):
-        raise ValueError("phone must be in E.164 format, e.g. +5511987654321")
-    return value
-
-
-def _in_the_past(value: date) -> date:
-    if value >= date.today() or value.year < 1900:
-        raise ValueError("birth date must be in the past (after 1900)")
-    return value
-
-
-FullName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=2, max_length=200),
-    AfterValidator(_plain_text),
-    Field(examples=["Ana Maria Silva"]),
-]
-Email = Annotated[
-    EmailStr, StringConstraints(max_length=254), AfterValidator(_plain_text), Field(examples=["ana.silva@example.com"])
-]
-TaxId = Annotated[
-    str, AfterValidator(_cpf), Field(description="CPF, formatted (123.456.789-09) or 11 digits.", examples=["529.982.247-25"])
-]
-Phone = Annotated[
-    str, AfterValidator(_e164), Field(description="E.164, e.g. +5511987654321; empty for none.", examples=["+5511987654321"])
-]
-BirthDate = Annotated[date, AfterValidator(_in_the_past), Field(examples=["1990-05-01"])]
-MoneyIn = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, description="A decimal string.", examples=["5000.00"])]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), AfterValidator(_plain_text)]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), AfterValidator(_plain_text)]
+# The rules are users.rules' (the services check them for every caller); here they get their examples.
+FullName = Annotated[rules.FullName, Field(examples=["Ana Maria Silva"])]
+Email = Annotated[rules.Email, Field(examples=["ana.silva@example.com"])]
+TaxId = Annotated[rules.TaxId, Field(description="CPF, formatted (123.456.789-09) or 11 digits.", examples=["529.982.247-25"])]
+BirthDate = Annotated[rules.BirthDate, Field(description="In the past, from 1900.", examples=["1990-05-01"])]
+MonthlyIncome = Annotated[rules.MonthlyIncome, Field(description="A decimal string.", examples=["5000.00"])]
+Phone = Annotated[rules.Phone, Field(description="E.164, e.g. +5511987654321; empty for none.", examples=["+5511987654321"])]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NO_CONTROL_CHARACTERS]
 
 
 class CustomerIn(Schema):
@@ -67,7 +26,7 @@ class CustomerIn(Schema):
     email: Email
     tax_id: TaxId
     birth_date: BirthDate
-    monthly_income: MoneyIn
+    monthly_income: MonthlyIncome
     phone: Phone = ""
 
 
@@ -78,11 +37,11 @@ class CustomerPatch(Schema):
     full_name: FullName = None
     email: Email = None
     phone: Phone = None
-    monthly_income: MoneyIn = None
+    monthly_income: MonthlyIncome = None
 
 
 class StatusChangeIn(Schema):
-    reason: Reason = ""
+    reason: rules.Reason = ""
 
 
 class CustomerFilters(Schema):

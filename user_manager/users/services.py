@@ -1,4 +1,4 @@
-"""Customer operations: the one home of customer rules; API, admin and tasks call these.
+"""Customer operations: API, admin and tasks call these, and every value passes ``users.rules``.
 
 Every change bumps the customer's ``version``, announces itself through the outbox in the same
 transaction, and invalidates the cached customer after commit.
@@ -27,6 +27,7 @@ from common.events.payloads import (
     UserUpdated,
 )
 from common.outbox.services import publish
+from users import rules
 from users.cache import forget_customer_on_commit
 from users.models import Customer, CustomerStatus
 
@@ -36,21 +37,18 @@ logger = logging.getLogger(__name__)
 def register_customer(
     *, full_name: str, email: str, tax_id: str, birth_date: date, monthly_income: Decimal, phone: str = ""
 ) -> Customer:
-    """Create a customer and announce ``user.created``; 409 if the email or tax id is taken.
+    """Create a customer and announce ``user.created``; 422 if a value breaks ``users.rules``, 409 if
+    the email or tax id is taken.
 
     Uniqueness is enforced by the database (case-insensitive email), so two concurrent requests
     with the same email cannot both succeed.
     """
+    values = rules.checked(
+        full_name=full_name, email=email, tax_id=tax_id, birth_date=birth_date, monthly_income=monthly_income, phone=phone
+    )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(
-                full_name=full_name,
-                email=email,
-                tax_id=tax_id,
-                birth_date=birth_date,
-                monthly_income=monthly_income,
-                phone=phone,
-            )
+            customer = Customer.objects.create(**values)
             _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)))
     except IntegrityError as exc:
         raise _conflict(exc) from exc
@@ -71,13 +69,14 @@ def update_customer(
     The event names the changed fields and carries the customer's state as every customer event
     does (no name, email, tax id or phone: credit_manager acts only on the income).
     """
-    wanted = {"full_name": full_name, "email": email, "phone": phone, "monthly_income": monthly_income}
+    given = {"full_name": full_name, "email": email, "phone": phone, "monthly_income": monthly_income}
+    wanted = rules.checked(**{name: value for name, value in given.items() if value is not None})
     try:
         with transaction.atomic():
             customer = _locked_customer(customer_id, expected_version=expected_version)
             if customer.status == CustomerStatus.CLOSED:
                 raise _closed()
-            changed = [name for name, value in wanted.items() if value is not None and value != getattr(customer, name)]
+            changed = [name for name, value in wanted.items() if value != getattr(customer, name)]
             if not changed:
                 return customer
             for name in changed:
@@ -114,6 +113,7 @@ _TRANSITIONS = {
 
 def _change_status(customer_id: uuid.UUID, target: CustomerStatus, *, reason: str, expected_version: int | None) -> Customer:
     sources, event_type = _TRANSITIONS[target]
+    reason = rules.checked(reason=reason)["reason"]
     with transaction.atomic():
         customer = _locked_customer(customer_id, expected_version=expected_version)
         if customer.status not in sources:

@@ -1,0 +1,76 @@
+"""The rules a customer's data obeys, whoever sends it: the API, the back office or a shell.
+
+Each field is a type: its shape (length, digits) and its rule (a CPF's check digits, a birth date
+in the past) together, and the normal form it is stored in (a CPF as its 11 digits, a name
+without surrounding spaces). The services pass every value through ``checked`` before it reaches
+the database; the API's schemas type their fields with the same types, so a request hears about
+all its invalid fields at once and the OpenAPI schema shows what is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints, TypeAdapter, ValidationError
+
+from common.errors import DomainError, ErrorCode
+from common.schemas import NO_CONTROL_CHARACTERS
+from users.cpf import normalize_cpf
+
+E164 = r"\+[1-9][0-9]{7,14}"
+
+
+def _cpf(value: str) -> str:
+    digits = normalize_cpf(value)
+    if digits is None:
+        raise ValueError("not a valid CPF")
+    return digits
+
+
+def _e164(value: str) -> str:
+    if value and not re.fullmatch(E164, value):
+        raise ValueError("phone must be in E.164 format, e.g. +5511987654321")
+    return value
+
+
+def _in_the_past(value: date) -> date:
+    if value >= date.today() or value.year < 1900:
+        raise ValueError("birth date must be in the past (after 1900)")
+    return value
+
+
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), NO_CONTROL_CHARACTERS]
+Email = Annotated[EmailStr, StringConstraints(max_length=254), NO_CONTROL_CHARACTERS]
+TaxId = Annotated[str, AfterValidator(_cpf)]
+BirthDate = Annotated[date, AfterValidator(_in_the_past)]
+MonthlyIncome = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+Phone = Annotated[str, AfterValidator(_e164)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_CONTROL_CHARACTERS]
+
+_FIELDS: dict[str, TypeAdapter[Any]] = {
+    "full_name": TypeAdapter(FullName),
+    "email": TypeAdapter(Email),
+    "tax_id": TypeAdapter(TaxId),
+    "birth_date": TypeAdapter(BirthDate),
+    "monthly_income": TypeAdapter(MonthlyIncome),
+    "phone": TypeAdapter(Phone),
+    "reason": TypeAdapter(Reason),
+}
+
+
+def checked(**values: Any) -> dict[str, Any]:
+    """The values in their normal form; ``VALIDATION_ERROR`` with one entry per invalid field otherwise,
+    in the shape the API gives any invalid field (``field``, ``message``, ``type``)."""
+    valid: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for name, value in values.items():
+        try:
+            valid[name] = _FIELDS[name].validate_python(value)
+        except ValidationError as exc:
+            errors += [{"field": name, "message": error["msg"], "type": error["type"]} for error in exc.errors()]
+    if errors:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, errors=errors)
+    return valid
