@@ -129,7 +129,7 @@ class TestActions:
         closed, active = create_customer(full_name="Joana Pereira"), create_customer()
         close_customer(customer_id=closed["id"])
         page = run_action(manager, "block", closed, active).content.decode()
-        assert "1 customer(s) blocked." in page and "Not blocked: Joana Pereira (customer_closed)." in page
+        assert "1 customer(s) blocked." in page and "Refused: Joana Pereira (CUSTOMER_CLOSED: " in page
         assert Customer.objects.get(id=active["id"]).status == "blocked"
 
     def test_an_operator_cannot_run_them(self, operator, create_customer):

@@ -12,12 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from common.errors import DomainError
+from common.admin import apply_each
 from users import selectors, services
 from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
@@ -61,32 +61,15 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Block selected customers", permissions=["change"])
     def block(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        self._change_each(request, queryset, services.block_customer, done="blocked")
+        apply_each(self, request, queryset, _by_operator(request, services.block_customer), done="customer(s) blocked")
 
     @admin.action(description="Unblock selected customers", permissions=["change"])
     def unblock(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        self._change_each(request, queryset, services.unblock_customer, done="unblocked")
+        apply_each(self, request, queryset, _by_operator(request, services.unblock_customer), done="customer(s) unblocked")
 
     @admin.action(description="Close selected customers (soft delete)", permissions=["change"])
     def close(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        self._change_each(request, queryset, services.close_customer, done="closed")
-
-    def _change_each(
-        self, request: HttpRequest, queryset: QuerySet[Customer], change: Callable[..., Customer], *, done: str
-    ) -> None:
-        """Apply the service to each customer; one refused (e.g. already closed) does not stop the others."""
-        reason = f"by operator {request.user.get_username()}"
-        changed, refused = 0, []
-        for customer in queryset:
-            try:
-                change(customer_id=customer.id, reason=reason)
-                changed += 1
-            except DomainError as exc:
-                refused.append(f"{customer} ({exc.code})")
-        if changed:
-            self.message_user(request, f"{changed} customer(s) {done}.", messages.SUCCESS)
-        if refused:
-            self.message_user(request, f"Not {done}: {', '.join(refused)}.", messages.WARNING)
+        apply_each(self, request, queryset, _by_operator(request, services.close_customer), done="customer(s) closed")
 
     @admin.display(description="tax id")
     def masked_tax_id(self, obj: Customer) -> str:
@@ -135,6 +118,12 @@ class CustomerAdmin(admin.ModelAdmin):
             "<tbody>{}</tbody></table>",
             rows,
         )
+
+
+def _by_operator(request: HttpRequest, change: Callable[..., Customer]) -> Callable[[Customer], Customer]:
+    """The status change for one customer, recorded with the operator as its reason."""
+    reason = f"by operator {request.user.get_username()}"
+    return lambda customer: change(customer_id=customer.id, reason=reason)
 
 
 def _summary(customer: Customer) -> Any:
