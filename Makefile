@@ -36,8 +36,9 @@ run: venv ## run both services locally (embedded Postgres/Redis/Kafka unless POS
 test: venv tools lint ## run every test suite against throw-away backing services (extra pytest args: ARGS=...)
 	$(DEVSTACK) exec -- tests/run $(ARGS)
 
-lint: venv ## check the code with ruff (ruff.toml)
+lint: venv ## check the code with ruff (ruff.toml) and which way its imports point (.importlinter)
 	$(VENV)/bin/ruff check .
+	PYTHONPATH=common:user_manager:credit_manager $(VENV)/bin/lint-imports --no-cache
 
 tools: ## install system tools the tests need (docker-compose), if missing
 	@command -v docker-compose >/dev/null 2>&1 || { \

@@ -67,10 +67,9 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
         "opened_at",
     )
     list_filter = ("status", AtOrOverLimitFilter, UtilisationFilter)
-    list_select_related = ("current_decision",)
     search_fields = ("=user_id", "=id")
     fields = (
-        "id", "user_id", "status", "credit_limit", "balance", "available", "currency", "current_decision", "version",
+        "id", "user_id", "status", "credit_limit", "balance", "available", "currency", "decision_in_force", "version",
         "birth_date", "monthly_income", "opened_at", "updated_at", "history",
     )  # fmt: skip
     readonly_fields = fields
@@ -86,6 +85,20 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
     @admin.display(description="current decision")
     def current_outcome(self, obj: CreditAccount) -> str:
         return obj.current_decision.outcome if obj.current_decision else "—"
+
+    @admin.display(description="current decision")
+    def decision_in_force(self, obj: CreditAccount) -> str:
+        decision = obj.current_decision
+        if decision is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{} (score {}, policy v{}, {})</a>',
+            reverse("admin:analysis_creditdecision_change", args=[decision.id]),
+            decision.outcome,
+            decision.score,
+            decision.policy_version,
+            decision.trigger,
+        )
 
     @admin.display(description="history")
     def history(self, obj: CreditAccount) -> str:

@@ -3,12 +3,53 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.dateparse import parse_datetime
 
 ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class AccountDecision:
+    """A credit decision as the account keeps it: what its events and its summary show.
+
+    Decisions are recorded by the analysis and never change, so this copy cannot drift from the
+    record it was taken from; it spares the account (and every event and read of it) a reference
+    into the analysis, which builds on accounts, not the other way round.
+    """
+
+    id: uuid.UUID
+    trigger: str
+    outcome: str
+    score: int
+    reason_codes: list[str]
+    policy_version: int
+    created_at: datetime
+    grants_credit: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"id": str(self.id), "created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> AccountDecision:
+        return cls(**(value | {"id": uuid.UUID(value["id"]), "created_at": parse_datetime(value["created_at"])}))
+
+
+class AccountDecisionField(models.JSONField):
+    """An :class:`AccountDecision` stored as JSON."""
+
+    def from_db_value(self, value, expression, connection):
+        value = super().from_db_value(value, expression, connection)
+        return None if value is None else AccountDecision.from_json(value)
+
+    def get_prep_value(self, value):
+        return super().get_prep_value(value.to_json() if isinstance(value, AccountDecision) else value)
 
 
 class AccountStatus(models.TextChoices):
@@ -35,21 +76,11 @@ class CreditAccount(models.Model):
     currency = models.CharField(max_length=3, default="BRL")
     birth_date = models.DateField(help_text="From user.created; the analysis needs the customer's age.")
     monthly_income = models.DecimalField(max_digits=14, decimal_places=2, help_text="Latest income user_manager reported.")
-    current_decision = models.ForeignKey(
-        "analysis.CreditDecision",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The decision that set the account's current limit and status.",
+    current_decision = AccountDecisionField(
+        null=True, blank=True, help_text="The decision that set the account's current limit and status."
     )
-    last_decision = models.ForeignKey(
-        "analysis.CreditDecision",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="The account's latest decision, in force or not (a denied limit request, a review).",
+    last_decision = AccountDecisionField(
+        null=True, blank=True, help_text="The account's latest decision, in force or not (a denied limit request, a review)."
     )
     version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; orders the account's events.")
     opened_at = models.DateTimeField(auto_now_add=True)

@@ -17,10 +17,6 @@ class DecisionSummaryOut(Schema):
     policy_version: int
     created_at: datetime
 
-    @staticmethod
-    def resolve_policy_version(obj) -> int:
-        return obj.policy.version
-
 
 class AccountOut(Schema):
     id: uuid.UUID

@@ -12,19 +12,15 @@ from common.errors import DomainError, ErrorCode
 
 
 def account_get(*, account_id: uuid.UUID) -> CreditAccount:
-    """The account with its current decision, from the cache when it is there (see ``accounts.cache``)."""
-    account = cached_account(account_id, lambda: _accounts().filter(id=account_id).first())
+    """The account (its current decision is part of it), from the cache when it is there (see ``accounts.cache``)."""
+    account = cached_account(account_id, lambda: CreditAccount.objects.filter(id=account_id).first())
     if account is None:
         raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
 
 
 def account_list(*, user_id: uuid.UUID | None = None) -> QuerySet[CreditAccount]:
-    accounts = _accounts().order_by("-opened_at", "id")
+    accounts = CreditAccount.objects.order_by("-opened_at", "id")
     if user_id is not None:
         accounts = accounts.filter(user_id=user_id)
     return accounts
-
-
-def _accounts() -> QuerySet[CreditAccount]:
-    return CreditAccount.objects.select_related("current_decision__policy")

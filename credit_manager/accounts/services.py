@@ -22,13 +22,13 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.cache import forget_account_on_commit
-from accounts.models import AccountStatus, CreditAccount
+from accounts.models import AccountDecision, AccountStatus, CreditAccount
 from common.errors import DomainError, ErrorCode
 from common.events import CREDIT_TOPIC, Payload, new_event
 from common.events.payloads import (
@@ -46,9 +46,6 @@ from common.events.payloads import (
     DecisionSummary,
 )
 from common.outbox.services import publish
-
-if TYPE_CHECKING:  # the decision's fields are read through the account's foreign keys, never imported
-    from analysis.models import CreditDecision
 
 FREEZABLE = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 # Statuses of an account open for business: they follow the decision in force.
@@ -93,8 +90,8 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
 
 
 def _locked_accounts() -> QuerySet[CreditAccount]:
-    """Accounts read to be changed: locked (not their decisions), with the decisions events carry."""
-    return CreditAccount.objects.select_for_update(of=("self",)).select_related("current_decision", "last_decision")
+    """Accounts read to be changed, locked."""
+    return CreditAccount.objects.select_for_update()
 
 
 def follow_customer_status(account: CreditAccount, *, customer_status: str) -> None:
@@ -141,7 +138,7 @@ def record_income(account: CreditAccount, *, monthly_income: Decimal) -> None:
         _save(account, ["monthly_income"], new_version=False)
 
 
-def put_decision_in_force(account: CreditAccount, *, decision: CreditDecision, limit: Decimal) -> None:
+def put_decision_in_force(account: CreditAccount, *, decision: AccountDecision, limit: Decimal) -> None:
     """``decision`` sets the account's limit and becomes its current and latest decision.
 
     An account open for business takes the status the decision gives (active when it grants credit,
@@ -159,7 +156,7 @@ def put_decision_in_force(account: CreditAccount, *, decision: CreditDecision, l
     _announce_decision(account, decision, previous_limit=previous_limit)
 
 
-def record_decision(account: CreditAccount, *, decision: CreditDecision) -> None:
+def record_decision(account: CreditAccount, *, decision: AccountDecision) -> None:
     """A decision that leaves the account as it is (a limit request denied or sent to review) is still
     its latest decision, announced as such."""
     account.last_decision = decision
@@ -223,14 +220,14 @@ def _set_status(account: CreditAccount, status: AccountStatus, *, announced_as: 
     _publish(account, announced_as, CreditAccountState(**_state(account)))
 
 
-def _announce_decision(account: CreditAccount, decision: CreditDecision, *, previous_limit: Decimal) -> None:
+def _announce_decision(account: CreditAccount, decision: AccountDecision, *, previous_limit: Decimal) -> None:
     completed = CreditAnalysisCompleted(
         **_state(account),
         decision_id=decision.id,
         outcome=decision.outcome,
         score=decision.score,
         reason_codes=list(decision.reason_codes),
-        policy_version=decision.policy.version,
+        policy_version=decision.policy_version,
     )
     _publish(account, CREDIT_ANALYSIS_COMPLETED, completed)
     if account.credit_limit != previous_limit:
@@ -261,7 +258,7 @@ def _state(account: CreditAccount) -> dict[str, Any]:
     }
 
 
-def _decision_summary(decision: CreditDecision | None) -> DecisionSummary | None:
+def _decision_summary(decision: AccountDecision | None) -> DecisionSummary | None:
     if decision is None:
         return None
     return DecisionSummary(

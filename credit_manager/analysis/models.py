@@ -10,6 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from accounts.models import AccountDecision
+
 
 def _money(default: str, help_text: str = "") -> models.DecimalField:
     return models.DecimalField(
@@ -138,6 +140,19 @@ class CreditDecision(models.Model):
     @property
     def grants_credit(self) -> bool:
         return self.outcome != Outcome.DENIED
+
+    def as_account_decision(self) -> AccountDecision:
+        """The decision as its account keeps it (see :class:`accounts.models.AccountDecision`)."""
+        return AccountDecision(
+            id=self.id,
+            trigger=self.trigger,
+            outcome=self.outcome,
+            score=self.score,
+            reason_codes=[str(code) for code in self.reason_codes],
+            policy_version=self.policy.version,
+            created_at=self.created_at,
+            grants_credit=self.grants_credit,
+        )
 
 
 class LimitRequestStatus(models.TextChoices):

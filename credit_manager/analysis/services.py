@@ -103,7 +103,7 @@ def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecisi
     evaluation = evaluate(policy, selectors.applicant_of(account, policy=policy, now=timezone.now()))
     new_limit = max(evaluation.limit, account.balance)
     decision = _record(account, policy, evaluation, trigger=trigger, outcome=evaluation.outcome, granted_limit=new_limit)
-    put_decision_in_force(account, decision=decision, limit=new_limit)
+    put_decision_in_force(account, decision=decision.as_account_decision(), limit=new_limit)
     return decision
 
 
@@ -257,6 +257,6 @@ def _apply_request_decision(account: CreditAccount, decision: CreditDecision) ->
     """An approved request sets the limit and becomes the account's current decision; any other is only
     the account's latest decision."""
     if decision.outcome == Outcome.APPROVED:
-        put_decision_in_force(account, decision=decision, limit=decision.granted_limit)
+        put_decision_in_force(account, decision=decision.as_account_decision(), limit=decision.granted_limit)
     else:
-        record_decision(account, decision=decision)
+        record_decision(account, decision=decision.as_account_decision())

@@ -129,7 +129,7 @@ class TestManualReviewQueue:
 
 class TestDecisionsAndPolicies:
     def test_decisions_show_their_breakdown(self, admin_client, active_account):
-        page = admin_client.get(f"/admin/analysis/creditdecision/{active_account.current_decision_id}/change/")
+        page = admin_client.get(f"/admin/analysis/creditdecision/{active_account.current_decision.id}/change/")
         assert page.status_code == 200 and b"&quot;points&quot;: 350" in page.content
         assert admin_client.get("/admin/analysis/creditdecision/?trigger__exact=onboarding&policy__version=1").status_code == 200
 
@@ -145,7 +145,7 @@ class TestDecisionsAndPolicies:
         assert CreditPolicy.objects.get(version=1).min_score == 500
         published = CreditPolicy.objects.get(version=2)
         assert (published.min_score, published.note, published.created_by) == (550, "stricter", admin_user)
-        assert onboard(age=20, income="2500.00").current_decision.policy.version == 2
+        assert onboard(age=20, income="2500.00").current_decision.policy_version == 2
 
     def test_an_inconsistent_policy_is_shown_back_with_the_error(self, admin_client):
         from django.forms.models import model_to_dict

@@ -66,7 +66,7 @@ class TestPurchase:
             "last_decision": None,
         }
         assert posted["data"]["transaction_id"] == transaction_id
-        assert posted["data"]["last_decision"]["decision_id"] == str(active_account.current_decision_id), "it carries the latest decision"
+        assert posted["data"]["last_decision"]["decision_id"] == str(active_account.current_decision.id), "it carries the latest decision"
 
     def test_exactly_the_available_credit_can_be_spent(self, client, active_account):
         assert post(client, active_account, purchase("16000.00")).json()["available_after"] == "0.00"

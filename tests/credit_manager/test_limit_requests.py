@@ -127,7 +127,7 @@ class TestDecision:
         )  # fmt: skip
         assert decision["breakdown"]["history"]["utilisation"] == {"ratio": "0.00", "points": 150}
         account.refresh_from_db()
-        assert account.credit_limit == Decimal("6000.00") and str(account.current_decision_id) == decision["id"]
+        assert account.credit_limit == Decimal("6000.00") and str(account.current_decision.id) == decision["id"]
         completed = events_of(account, "credit.analysis.completed")[-1]["data"]
         limit_changed = events_of(account, "credit.limit.changed")[-1]["data"]
         assert completed["decision_id"] == decision["id"] and completed["outcome"] == "approved"
