@@ -9,11 +9,12 @@ import re
 import uuid
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Header, Query, Router, Schema
-from ninja.pagination import PageNumberPagination, paginate
+from ninja import Header, Query, Router
+from ninja.pagination import paginate
 
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import DomainError, ErrorCode
+from common.pagination import Pagination
 from users import selectors, services
 from users.models import Customer
 from users.schemas import CustomerFilters, CustomerIn, CustomerOut, CustomerPatch, StatusChangeIn
@@ -24,21 +25,13 @@ WRITE = ApiKeyAuth("users:write")
 IfMatch = Header(None, alias="If-Match", description='The version the change is based on, e.g. "3" (from the ETag).')
 
 
-class CustomerPages(PageNumberPagination):
-    """``page`` and ``page_size`` (at most 100); the page is bounded so its offset always fits the database."""
-
-    class Input(Schema):
-        page: int = Field(1, ge=1, le=1_000_000)
-        page_size: int = Field(20, ge=1, le=100)
-
-
 @router.post("", response={201: CustomerOut}, auth=WRITE)
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
     return 201, _tagged(response, services.register_customer(**payload.dict()))
 
 
 @router.get("", response=list[CustomerOut], auth=READ)
-@paginate(CustomerPages)
+@paginate(Pagination)
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
     return selectors.customer_list(**filters.dict())
 
