@@ -4,7 +4,6 @@ Every customer response carries ``ETag: "<version>"``; changes honour ``If-Match
 customer has moved on since that version).
 """
 
-
 import re
 import uuid
 
@@ -12,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Header, Query, Router
 from ninja.pagination import paginate
 
+from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import DomainError, ErrorCode
 from common.pagination import Pagination
@@ -24,24 +24,33 @@ READ = ApiKeyAuth("users:read")
 WRITE = ApiKeyAuth("users:write")
 IfMatch = Header(None, alias="If-Match", description='The version the change is based on, e.g. "3" (from the ETag).')
 
+# What each operation's services refuse with (the catalogue's codes), on top of what any request can get.
+CHANGE_ERRORS = (ErrorCode.MALFORMED_REQUEST, ErrorCode.CUSTOMER_NOT_FOUND, ErrorCode.VERSION_MISMATCH, ErrorCode.CUSTOMER_CLOSED)
+CREATE_ERRORS = error_responses(ErrorCode.MALFORMED_REQUEST, ErrorCode.EMAIL_TAKEN, ErrorCode.TAX_ID_TAKEN)
+READ_ERRORS = error_responses(ErrorCode.CUSTOMER_NOT_FOUND)
+UPDATE_ERRORS = error_responses(*CHANGE_ERRORS, ErrorCode.EMAIL_TAKEN)
+BLOCK_ERRORS = error_responses(*CHANGE_ERRORS, ErrorCode.CUSTOMER_ALREADY_BLOCKED)
+UNBLOCK_ERRORS = error_responses(*CHANGE_ERRORS, ErrorCode.CUSTOMER_NOT_BLOCKED)
+CLOSE_ERRORS = error_responses(*CHANGE_ERRORS)
 
-@router.post("", response={201: CustomerOut}, auth=WRITE)
+
+@router.post("", response={201: CustomerOut, **CREATE_ERRORS}, auth=WRITE)
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
     return 201, _tagged(response, services.register_customer(**payload.dict()))
 
 
-@router.get("", response=list[CustomerOut], auth=READ)
+@router.get("", response={200: list[CustomerOut], **error_responses()}, auth=READ)
 @paginate(Pagination)
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
     return selectors.customer_list(**filters.dict())
 
 
-@router.get("/{customer_id}", response=CustomerOut, auth=READ)
+@router.get("/{customer_id}", response={200: CustomerOut, **READ_ERRORS}, auth=READ)
 def get_customer(request: HttpRequest, response: HttpResponse, customer_id: uuid.UUID):
     return _tagged(response, selectors.customer_get(customer_id=customer_id))
 
 
-@router.patch("/{customer_id}", response=CustomerOut, auth=WRITE)
+@router.patch("/{customer_id}", response={200: CustomerOut, **UPDATE_ERRORS}, auth=WRITE)
 def update_customer(
     request: HttpRequest,
     response: HttpResponse,
@@ -55,7 +64,7 @@ def update_customer(
     return _tagged(response, customer)
 
 
-@router.post("/{customer_id}/block", response=CustomerOut, auth=WRITE)
+@router.post("/{customer_id}/block", response={200: CustomerOut, **BLOCK_ERRORS}, auth=WRITE)
 def block_customer(
     request: HttpRequest,
     response: HttpResponse,
@@ -68,7 +77,7 @@ def block_customer(
     return _tagged(response, change)
 
 
-@router.post("/{customer_id}/unblock", response=CustomerOut, auth=WRITE)
+@router.post("/{customer_id}/unblock", response={200: CustomerOut, **UNBLOCK_ERRORS}, auth=WRITE)
 def unblock_customer(
     request: HttpRequest,
     response: HttpResponse,
@@ -81,7 +90,7 @@ def unblock_customer(
     return _tagged(response, change)
 
 
-@router.post("/{customer_id}/close", response=CustomerOut, auth=WRITE)
+@router.post("/{customer_id}/close", response={200: CustomerOut, **CLOSE_ERRORS}, auth=WRITE)
 def close_customer(
     request: HttpRequest,
     response: HttpResponse,
