@@ -36,8 +36,11 @@ def queue_task(name: str, *args: Any) -> None:
     """Queue this service's task registered under ``name``, with the options it declares.
 
     Services hand work to queue workers by the task's name: the task module imports the service it
-    runs, never the other way round (the app finds its tasks modules when first asked for a task).
+    runs, never the other way round. A process that is not a worker (the API) has imported no tasks
+    module yet; the first task it queues imports them, as a worker does when it starts.
     """
+    if name not in current_app.tasks:
+        current_app.loader.import_default_modules()
     current_app.tasks[name].apply_async(args=list(args))
 
 
