@@ -21,7 +21,6 @@ COMMON_APPS = [
     "django.contrib.staticfiles",
     "common.outbox",
     "common.inbox",
-    "common.idempotency",
     "common.apikeys",
     "common.messaging",
     "common.health",
@@ -139,7 +138,6 @@ def service_settings(
             },
             "outbox-purge": {"task": "common.outbox.purge_sent_outbox", "schedule": timedelta(hours=1)},
             "inbox-purge": {"task": "common.inbox.purge_processed_events", "schedule": timedelta(hours=1)},
-            "idempotency-purge": {"task": "common.idempotency.purge_expired_keys", "schedule": timedelta(hours=1)},
         },
         # Kafka and events.
         "KAFKA_BOOTSTRAP_SERVERS": env.list("KAFKA_BOOTSTRAP_SERVERS"),

@@ -12,7 +12,7 @@ globals().update(
     service_settings(
         service="credit_manager",
         base_dir=Path(__file__).resolve().parent.parent,
-        apps=["accounts", "analysis", "ledger"],
+        apps=["common.idempotency", "accounts", "analysis", "ledger"],
         consumed_topics=[USERS_TOPIC],
         api_scopes=["credit:read", "credit:write"],
     )
@@ -21,7 +21,12 @@ globals().update(
 # Limit requests whose analysis task was lost (a broker outage) are queued again by a periodic sweep;
 # a request still pending one whole period after it was taken lost its task.
 LIMIT_REQUEST_SWEEP_SECONDS = environ.Env().int("LIMIT_REQUEST_SWEEP_SECONDS", default=60)
-CELERY_BEAT_SCHEDULE["limit-requests-sweep"] = {  # noqa: F821 - defined by service_settings above
-    "task": "analysis.requeue_pending_limit_requests",
-    "schedule": timedelta(seconds=LIMIT_REQUEST_SWEEP_SECONDS),
+
+CELERY_BEAT_SCHEDULE |= {  # noqa: F821 - defined by service_settings above
+    "limit-requests-sweep": {
+        "task": "analysis.requeue_pending_limit_requests",
+        "schedule": timedelta(seconds=LIMIT_REQUEST_SWEEP_SECONDS),
+    },
+    # Only credit_manager's POSTs take an Idempotency-Key; keys past their retention are forgotten.
+    "idempotency-purge": {"task": "common.idempotency.purge_expired_keys", "schedule": timedelta(hours=1)},
 }
