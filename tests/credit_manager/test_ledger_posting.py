@@ -10,6 +10,7 @@ from support import events_of, onboard, post, purchase, spend
 
 from accounts.models import CreditAccount
 from accounts.services import close_account, freeze_account
+from common.errors import DomainError
 from ledger.models import LedgerEntry, LedgerTransaction
 from ledger.services import post_adjustment, post_transaction, reverse_transaction
 
@@ -199,6 +200,39 @@ class TestAdjustment:
                 account_id=active_account.id, direction="debit", amount=Decimal("1.00"), reason="  ", created_by=admin_user
             )
         assert refused.value.code == "REASON_REQUIRED"
+
+
+class TestAmountRules:
+    """The ledger holds every caller (the API, the admin, a task) to money in positive cents."""
+
+    @pytest.mark.parametrize(
+        ("amount", "code"),
+        [
+            ("0.00", "AMOUNT_NOT_POSITIVE"),
+            ("-1.00", "AMOUNT_NOT_POSITIVE"),
+            ("NaN", "AMOUNT_NOT_POSITIVE"),
+            ("Infinity", "AMOUNT_NOT_POSITIVE"),
+            ("1.005", "AMOUNT_TOO_PRECISE"),
+            ("1000000000000.00", "AMOUNT_TOO_LARGE"),
+        ],
+    )
+    def test_an_amount_that_is_not_positive_cents_is_refused_and_posts_nothing(self, active_account, admin_user, amount, code):
+        for post_it in (
+            lambda: post_transaction(account_id=active_account.id, type="payment", amount=Decimal(amount)),
+            lambda: post_adjustment(
+                account_id=active_account.id, direction="debit", amount=Decimal(amount), reason="fee", created_by=admin_user
+            ),
+        ):
+            with pytest.raises(DomainError) as refused:
+                post_it()
+            assert refused.value.code == code
+        assert not LedgerTransaction.objects.exists()
+
+    def test_trailing_zeros_beyond_the_cents_are_still_cents(self, active_account, admin_user):
+        posted = post_adjustment(
+            account_id=active_account.id, direction="debit", amount=Decimal("2.500"), reason="fee", created_by=admin_user
+        )
+        assert posted.amount == Decimal("2.50")
 
 
 class TestAppendOnly:
