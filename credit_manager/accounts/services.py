@@ -47,9 +47,8 @@ from common.events.payloads import (
 )
 from common.outbox.services import publish
 
-FREEZABLE = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
-# Statuses of an account open for business: they follow the decision in force.
-FOLLOWS_DECISION = FREEZABLE
+# An account open for business: its status follows the decision in force, and blocking freezes it.
+OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 
 
 def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> tuple[CreditAccount, bool]:
@@ -149,7 +148,7 @@ def put_decision_in_force(account: CreditAccount, *, decision: AccountDecision, 
     account.current_decision = decision
     account.last_decision = decision
     fields = ["credit_limit", "current_decision", "last_decision"]
-    if account.status in FOLLOWS_DECISION:
+    if account.status in OPEN_FOR_BUSINESS:
         account.status = status_by_decision(account)
         fields.append("status")
     _save(account, fields, new_version=(account.credit_limit, account.status) != (previous_limit, previous_status))
@@ -179,9 +178,7 @@ def apply_posting(
         account.status = AccountStatus.CLOSED
         fields.append("status")
     _save(account, fields, new_version=True)
-    posted = CreditTransactionPosted(
-        **_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount
-    )
+    posted = CreditTransactionPosted(**_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount)
     _publish(account, CREDIT_TRANSACTION_POSTED, posted)
     if closes:
         _publish(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**_state(account)))
@@ -196,7 +193,7 @@ def status_by_decision(account: CreditAccount) -> AccountStatus:
 
 
 def _freeze(account: CreditAccount) -> None:
-    if account.status in FREEZABLE:
+    if account.status in OPEN_FOR_BUSINESS:
         _set_status(account, AccountStatus.FROZEN, announced_as=CREDIT_ACCOUNT_FROZEN)
 
 

@@ -1,5 +1,5 @@
 """Credit analysis: onboarding, re-analysis on income change, limit requests and their manual review,
-and publishing policy versions. Consumers, the API, the admin and tasks all call these.
+and publishing policy versions. Event handlers, the API, the admin and tasks all call these.
 
 A decision is recorded and applied to the account in one transaction, under the account's row
 lock, and announced (``credit.analysis.completed``, plus ``credit.limit.changed`` when the limit
