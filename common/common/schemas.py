@@ -1,26 +1,71 @@
 """The field types every API of the platform shares: money as a two-decimal string, and plain text.
 
-Money goes out as a string (``"1500.00"``), never a JSON number, so no client reads it as a float.
+Money goes out as a string (``"1500.00"``), never a JSON number, so no client reads it as a float,
+and comes in the same way. Each input type declares in the OpenAPI schema exactly what it accepts
+(a pattern, a length), so what a client or a fuzzer reads there is what the API does.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from ninja import Field
-from pydantic import AfterValidator, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+# What str.strip() removes besides control characters: a text of only these is blank.
+_SPACE = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT_PATTERN = f"^[^{_CONTROL}]*$"
+NON_BLANK_TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
+# Above zero, at most 12 digits before the point and 2 after it (what a NUMERIC(14, 2) holds), no leading zero.
+POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+
+
+class _NoControlCharacters:
+    """No control characters or lone surrogates: Postgres cannot store some (NUL), and none belongs in a
+    text field. Checked in Python, whatever the text type (``str``, ``EmailStr``), and declared in the
+    JSON schema as ``TEXT_PATTERN``."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(_plain_text, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {**handler(schema), "pattern": TEXT_PATTERN}
 
 
 def _plain_text(value: str) -> str:
-    """No control characters or lone surrogates: Postgres cannot store some, and none belongs in a text field."""
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
         raise ValueError("must not contain control characters")
     return value
 
 
-NO_CONTROL_CHARACTERS = AfterValidator(_plain_text)
+# Text markers, to combine with a StringConstraints(max_length=...) and STRIPPED, e.g.
+# ``Annotated[str, StringConstraints(max_length=200), NO_CONTROL_CHARACTERS, STRIPPED]``.
+NO_CONTROL_CHARACTERS = _NoControlCharacters()
+# No control characters and more than spaces, for a required text (a reason); on ``str`` only.
+NON_BLANK = StringConstraints(pattern=NON_BLANK_TEXT_PATTERN)
+# The spaces around a text are dropped after it is checked (not before, as strip_whitespace would),
+# so the lengths the schema declares hold for the text as sent.
+STRIPPED = AfterValidator(str.strip)
+
+
+def _money_text(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(POSITIVE_MONEY_PATTERN, value):
+        raise ValueError('must be a decimal string above zero with at most 2 decimal places, e.g. "1500.00"')
+    return value
+
 
 Money = Annotated[
     Decimal,
@@ -28,5 +73,14 @@ Money = Annotated[
     WithJsonSchema({"type": "string", "format": "decimal", "examples": ["1500.00"]}),
 ]
 MoneyIn = Annotated[
-    Decimal, Field(gt=0, max_digits=14, decimal_places=2, description='Decimal string with up to 2 places, e.g. "1500.00".')
+    Decimal,
+    BeforeValidator(_money_text),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": POSITIVE_MONEY_PATTERN,
+            "description": 'A decimal string above zero with at most 2 places, e.g. "1500.00".',
+            "examples": ["1500.00"],
+        }
+    ),
 ]

@@ -7,18 +7,18 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import StringConstraints
 
-from common.schemas import NO_CONTROL_CHARACTERS, Money, MoneyIn
+from common.schemas import NO_CONTROL_CHARACTERS, NON_BLANK, STRIPPED, Money, MoneyIn
 
 
 class TransactionIn(Schema):
     type: Literal["purchase", "payment", "refund"]
     amount: MoneyIn
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), NO_CONTROL_CHARACTERS] = ""
-    external_reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NO_CONTROL_CHARACTERS] = ""
+    description: Annotated[str, StringConstraints(max_length=200), NO_CONTROL_CHARACTERS, STRIPPED] = ""
+    external_reference: Annotated[str, StringConstraints(max_length=100), NO_CONTROL_CHARACTERS, STRIPPED] = ""
 
 
 class ReverseIn(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), NO_CONTROL_CHARACTERS]
+    reason: Annotated[str, StringConstraints(max_length=500), NON_BLANK, STRIPPED]
 
 
 class TransactionOut(Schema):
