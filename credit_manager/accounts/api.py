@@ -8,19 +8,21 @@ from ninja.pagination import paginate
 
 from accounts import selectors
 from accounts.schemas import AccountOut
+from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
+from common.errors import ErrorCode
 from common.pagination import Pagination
 
 router = Router(tags=["accounts"], auth=ApiKeyAuth("credit:read"))
 
 
-@router.get("", response=list[AccountOut])
+@router.get("", response={200: list[AccountOut], **error_responses()})
 @paginate(Pagination)
 def list_accounts(request: HttpRequest, user_id: uuid.UUID | None = None):
     return selectors.account_list(user_id=user_id)
 
 
-@router.get("/{account_id}", response=AccountOut)
+@router.get("/{account_id}", response={200: AccountOut, **error_responses(ErrorCode.ACCOUNT_NOT_FOUND)})
 def get_account(request: HttpRequest, account_id: uuid.UUID):
     """The account summary: status, limit, balance, available and the decision behind them (cached)."""
     return selectors.account_get(account_id=account_id)

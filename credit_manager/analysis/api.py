@@ -8,29 +8,48 @@ from ninja.pagination import paginate
 
 from analysis import selectors, services
 from analysis.schemas import DecisionOut, LimitRequestIn, LimitRequestOut
+from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
-from common.idempotency.api import IdempotencyKeyHeader
+from common.errors import ErrorCode
 from common.idempotency.services import respond_idempotently
 from common.pagination import Pagination
+from ledger.api import KeyHeader, idempotency_key_parameter
 
 router = Router(tags=["credit analysis"])
 
+REQUEST_LIMIT_ERRORS = error_responses(
+    ErrorCode.MALFORMED_REQUEST,
+    ErrorCode.ACCOUNT_NOT_FOUND,
+    ErrorCode.ACCOUNT_NOT_ACTIVE,
+    ErrorCode.LIMIT_BELOW_BALANCE,
+    ErrorCode.LIMIT_UNCHANGED,
+    ErrorCode.LIMIT_REQUEST_OPEN,
+    ErrorCode.IDEMPOTENCY_KEY_INVALID,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+)
 
-@router.get("/accounts/{account_id}/decisions", response=list[DecisionOut], auth=ApiKeyAuth("credit:read"))
+
+@router.get(
+    "/accounts/{account_id}/decisions",
+    response={200: list[DecisionOut], **error_responses(ErrorCode.ACCOUNT_NOT_FOUND)},
+    auth=ApiKeyAuth("credit:read"),
+)
 @paginate(Pagination)
 def list_decisions(request: HttpRequest, account_id: uuid.UUID):
     """The account's credit decisions, newest first, each with its score, breakdown, reasons and policy version."""
     return selectors.decision_list(account_id=account_id)
 
 
-@router.post("/accounts/{account_id}/limit-requests", response={202: LimitRequestOut}, auth=ApiKeyAuth("credit:write"))
-def request_limit(
-    request: HttpRequest, account_id: uuid.UUID, payload: LimitRequestIn, idempotency_key: str | None = IdempotencyKeyHeader
-):
+@router.post(
+    "/accounts/{account_id}/limit-requests",
+    response={202: LimitRequestOut, **REQUEST_LIMIT_ERRORS},
+    auth=ApiKeyAuth("credit:write"),
+    openapi_extra={"parameters": [idempotency_key_parameter(required=False)]},
+)
+def request_limit(request: HttpRequest, account_id: uuid.UUID, payload: LimitRequestIn, idempotency_key: str | None = KeyHeader):
     """Ask for a new limit; it is analysed asynchronously (poll ``GET /limit-requests/{id}``).
 
-    Refused (422): ``ACCOUNT_NOT_ACTIVE``, ``LIMIT_BELOW_BALANCE``, ``LIMIT_UNCHANGED``; 409
-    ``LIMIT_REQUEST_OPEN`` while another request of the account is being decided.
+    One request of an account is decided at a time (``LIMIT_REQUEST_OPEN`` while another is).
     """
 
     def create() -> tuple[int, dict]:
@@ -40,6 +59,10 @@ def request_limit(
     return respond_idempotently(request, key=idempotency_key, operation=create, required=False)
 
 
-@router.get("/limit-requests/{request_id}", response=LimitRequestOut, auth=ApiKeyAuth("credit:read"))
+@router.get(
+    "/limit-requests/{request_id}",
+    response={200: LimitRequestOut, **error_responses(ErrorCode.LIMIT_REQUEST_NOT_FOUND)},
+    auth=ApiKeyAuth("credit:read"),
+)
 def get_limit_request(request: HttpRequest, request_id: uuid.UUID):
     return selectors.limit_request_get(request_id=request_id)

@@ -1,29 +1,86 @@
-"""Ledger endpoints: thin; the rules are in ``ledger.services``."""
+"""Ledger endpoints: thin; the rules are in ``ledger.services``.
+
+The services' own amount checks (``AMOUNT_NOT_POSITIVE``, ``AMOUNT_TOO_PRECISE``) are not declared:
+the schema refuses such an amount first (``VALIDATION_ERROR``).
+"""
 
 import uuid
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Header, Router
 from ninja.pagination import paginate
 
+from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
+from common.errors import ErrorCode
 from common.idempotency.api import IdempotencyKeyHeader
-from common.idempotency.services import respond_idempotently
+from common.idempotency.services import KEY_HEADER, MAX_KEY_LENGTH, respond_idempotently
 from common.pagination import Pagination
 from ledger import selectors, services
 from ledger.schemas import ReverseIn, TransactionIn, TransactionOut
 
 router = Router(tags=["ledger"])
 
+POST_TRANSACTION_ERRORS = error_responses(
+    ErrorCode.MALFORMED_REQUEST,
+    ErrorCode.ACCOUNT_NOT_FOUND,
+    ErrorCode.ACCOUNT_NOT_ACTIVE,
+    ErrorCode.ACCOUNT_CLOSED,
+    ErrorCode.INSUFFICIENT_CREDIT,
+    ErrorCode.PAYMENT_EXCEEDS_BALANCE,
+    ErrorCode.REFUND_EXCEEDS_BALANCE,
+    ErrorCode.AMOUNT_TOO_LARGE,
+    ErrorCode.IDEMPOTENCY_KEY_REQUIRED,
+    ErrorCode.IDEMPOTENCY_KEY_INVALID,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+)
+REVERSE_ERRORS = error_responses(
+    ErrorCode.MALFORMED_REQUEST,
+    ErrorCode.TRANSACTION_NOT_FOUND,
+    ErrorCode.ACCOUNT_CLOSED,
+    ErrorCode.CANNOT_REVERSE_REVERSAL,
+    ErrorCode.ALREADY_REVERSED,
+    ErrorCode.REVERSAL_EXCEEDS_BALANCE,
+    ErrorCode.AMOUNT_TOO_LARGE,
+    ErrorCode.IDEMPOTENCY_KEY_INVALID,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED,
+)
 
-@router.post("/accounts/{account_id}/transactions", response={201: TransactionOut}, auth=ApiKeyAuth("credit:write"))
+
+def idempotency_key_parameter(*, required: bool) -> dict:
+    """The ``Idempotency-Key`` header as the OpenAPI schema declares it: the rules the service checks
+    (up to 255 printable ASCII characters, and present when ``required``), which the header parameter of
+    ``common.idempotency.api`` does not state. The view reads the header with ``KeyHeader`` (hidden from
+    the schema), so the refusals keep their codes (``IDEMPOTENCY_KEY_REQUIRED``, ``IDEMPOTENCY_KEY_INVALID``)."""
+    return {
+        "in": "header",
+        "name": KEY_HEADER,
+        "required": required,
+        "description": IdempotencyKeyHeader.description,
+        # An empty key counts as none: refused where a key is required, ignored where it is not.
+        "schema": {
+            "type": "string",
+            "maxLength": MAX_KEY_LENGTH,
+            "pattern": "^[\\x20-\\x7e]+$" if required else "^[\\x20-\\x7e]*$",
+        },
+    }
+
+
+KeyHeader = Header(None, alias=KEY_HEADER, include_in_schema=False)
+
+
+@router.post(
+    "/accounts/{account_id}/transactions",
+    response={201: TransactionOut, **POST_TRANSACTION_ERRORS},
+    auth=ApiKeyAuth("credit:write"),
+    openapi_extra={"parameters": [idempotency_key_parameter(required=True)]},
+)
 def post_transaction(
-    request: HttpRequest, account_id: uuid.UUID, payload: TransactionIn, idempotency_key: str | None = IdempotencyKeyHeader
+    request: HttpRequest, account_id: uuid.UUID, payload: TransactionIn, idempotency_key: str | None = KeyHeader
 ):
     """Post a purchase, payment or refund; the response carries the balance and available amount after it.
 
-    Declined (422, nothing changes): ``INSUFFICIENT_CREDIT``, ``ACCOUNT_NOT_ACTIVE``, ``ACCOUNT_CLOSED``,
-    ``PAYMENT_EXCEEDS_BALANCE``, ``REFUND_EXCEEDS_BALANCE``. Declines are replayed for their key too.
+    A refusal changes nothing and is replayed for its key like a success.
     """
 
     def post() -> tuple[int, dict]:
@@ -33,23 +90,36 @@ def post_transaction(
     return respond_idempotently(request, key=idempotency_key, operation=post)
 
 
-@router.get("/accounts/{account_id}/transactions", response=list[TransactionOut], auth=ApiKeyAuth("credit:read"))
+@router.get(
+    "/accounts/{account_id}/transactions",
+    response={200: list[TransactionOut], **error_responses(ErrorCode.ACCOUNT_NOT_FOUND)},
+    auth=ApiKeyAuth("credit:read"),
+)
 @paginate(Pagination)
 def list_transactions(request: HttpRequest, account_id: uuid.UUID):
     """The account's transactions, newest first."""
     return selectors.transaction_list(account_id=account_id)
 
 
-@router.get("/transactions/{transaction_id}", response=TransactionOut, auth=ApiKeyAuth("credit:read"))
+@router.get(
+    "/transactions/{transaction_id}",
+    response={200: TransactionOut, **error_responses(ErrorCode.TRANSACTION_NOT_FOUND)},
+    auth=ApiKeyAuth("credit:read"),
+)
 def get_transaction(request: HttpRequest, transaction_id: uuid.UUID):
     return selectors.transaction_get(transaction_id=transaction_id)
 
 
-@router.post("/transactions/{transaction_id}/reverse", response={201: TransactionOut}, auth=ApiKeyAuth("credit:write"))
+@router.post(
+    "/transactions/{transaction_id}/reverse",
+    response={201: TransactionOut, **REVERSE_ERRORS},
+    auth=ApiKeyAuth("credit:write"),
+    openapi_extra={"parameters": [idempotency_key_parameter(required=False)]},
+)
 def reverse_transaction(
-    request: HttpRequest, transaction_id: uuid.UUID, payload: ReverseIn, idempotency_key: str | None = IdempotencyKeyHeader
+    request: HttpRequest, transaction_id: uuid.UUID, payload: ReverseIn, idempotency_key: str | None = KeyHeader
 ):
-    """Post the reversal of a transaction (each is reversed at most once: ``ALREADY_REVERSED``)."""
+    """Post the reversal of a transaction (each is reversed at most once)."""
 
     def reverse() -> tuple[int, dict]:
         reversal = services.reverse_transaction(transaction_id=transaction_id, reason=payload.reason)

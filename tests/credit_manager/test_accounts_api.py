@@ -104,3 +104,15 @@ class TestDecisionHistory:
 
     def test_the_decisions_of_an_unknown_account_are_404(self, client):
         assert client.get(f"/api/v1/accounts/{uuid.uuid4()}/decisions").status_code == 404
+
+
+class TestOpenApi:
+    def test_every_endpoint_declares_the_refusals_it_can_answer(self, client):
+        paths = client.get("/api/v1/openapi.json").json()["paths"]
+        for path, operations in paths.items():
+            for method, operation in operations.items():
+                assert {"401", "403", "422", "503"} <= set(operation["responses"]), f"{method} {path}"
+        not_found = paths["/api/v1/accounts/{account_id}"]["get"]["responses"]["404"]["content"]["application/json"]
+        assert not_found["schema"] == {"$ref": "#/components/schemas/AccountNotFoundError"}
+        conflicts = paths["/api/v1/accounts/{account_id}/transactions"]["post"]["responses"]["409"]["content"]
+        assert {"$ref": "#/components/schemas/InsufficientCreditError"} in conflicts["application/json"]["schema"]["anyOf"]
