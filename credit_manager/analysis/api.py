@@ -11,9 +11,9 @@ from analysis.schemas import DecisionOut, LimitRequestIn, LimitRequestOut
 from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import ErrorCode
+from common.idempotency.api import IdempotencyKeyHeader, idempotency_key_parameter
 from common.idempotency.services import respond_idempotently
 from common.pagination import Pagination
-from ledger.api import KeyHeader, idempotency_key_parameter
 
 router = Router(tags=["credit analysis"])
 
@@ -46,7 +46,7 @@ def list_decisions(request: HttpRequest, account_id: uuid.UUID):
     auth=ApiKeyAuth("credit:write"),
     openapi_extra={"parameters": [idempotency_key_parameter(required=False)]},
 )
-def request_limit(request: HttpRequest, account_id: uuid.UUID, payload: LimitRequestIn, idempotency_key: str | None = KeyHeader):
+def request_limit(request: HttpRequest, account_id: uuid.UUID, payload: LimitRequestIn, idempotency_key: str | None = IdempotencyKeyHeader):
     """Ask for a new limit; it is analysed asynchronously (poll ``GET /limit-requests/{id}``).
 
     One request of an account is decided at a time (``LIMIT_REQUEST_OPEN`` while another is).

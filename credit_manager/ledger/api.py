@@ -7,14 +7,14 @@ the schema refuses such an amount first (``VALIDATION_ERROR``).
 import uuid
 
 from django.http import HttpRequest
-from ninja import Header, Router
+from ninja import Router
 from ninja.pagination import paginate
 
 from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import ErrorCode
-from common.idempotency.api import IdempotencyKeyHeader
-from common.idempotency.services import KEY_HEADER, MAX_KEY_LENGTH, respond_idempotently
+from common.idempotency.api import IdempotencyKeyHeader, idempotency_key_parameter
+from common.idempotency.services import respond_idempotently
 from common.pagination import Pagination
 from ledger import selectors, services
 from ledger.schemas import ReverseIn, TransactionIn, TransactionOut
@@ -47,26 +47,6 @@ REVERSE_ERRORS = error_responses(
 )
 
 
-def idempotency_key_parameter(*, required: bool) -> dict:
-    """The ``Idempotency-Key`` header as the OpenAPI schema declares it: the rules the service checks
-    (up to 255 printable ASCII characters, and present when ``required``), which the header parameter of
-    ``common.idempotency.api`` does not state. The view reads the header with ``KeyHeader`` (hidden from
-    the schema), so the refusals keep their codes (``IDEMPOTENCY_KEY_REQUIRED``, ``IDEMPOTENCY_KEY_INVALID``)."""
-    return {
-        "in": "header",
-        "name": KEY_HEADER,
-        "required": required,
-        "description": IdempotencyKeyHeader.description,
-        # An empty key counts as none: refused where a key is required, ignored where it is not.
-        "schema": {
-            "type": "string",
-            "maxLength": MAX_KEY_LENGTH,
-            "pattern": "^[\\x20-\\x7e]+$" if required else "^[\\x20-\\x7e]*$",
-        },
-    }
-
-
-KeyHeader = Header(None, alias=KEY_HEADER, include_in_schema=False)
 
 
 @router.post(
@@ -76,7 +56,7 @@ KeyHeader = Header(None, alias=KEY_HEADER, include_in_schema=False)
     openapi_extra={"parameters": [idempotency_key_parameter(required=True)]},
 )
 def post_transaction(
-    request: HttpRequest, account_id: uuid.UUID, payload: TransactionIn, idempotency_key: str | None = KeyHeader
+    request: HttpRequest, account_id: uuid.UUID, payload: TransactionIn, idempotency_key: str | None = IdempotencyKeyHeader
 ):
     """Post a purchase, payment or refund; the response carries the balance and available amount after it.
 
@@ -117,7 +97,7 @@ def get_transaction(request: HttpRequest, transaction_id: uuid.UUID):
     openapi_extra={"parameters": [idempotency_key_parameter(required=False)]},
 )
 def reverse_transaction(
-    request: HttpRequest, transaction_id: uuid.UUID, payload: ReverseIn, idempotency_key: str | None = KeyHeader
+    request: HttpRequest, transaction_id: uuid.UUID, payload: ReverseIn, idempotency_key: str | None = IdempotencyKeyHeader
 ):
     """Post the reversal of a transaction (each is reversed at most once)."""
 
