@@ -116,6 +116,26 @@ class TestInvalidInput:
         response = post(writer, {**VALID, "monthly_income": income})
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "monthly_income"
 
+    @pytest.mark.parametrize("income", [5000, 5000.5])
+    def test_income_is_a_decimal_string_not_a_json_number(self, writer, income):
+        response = post(writer, {**VALID, "monthly_income": income})
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "monthly_income"
+
+    @pytest.mark.parametrize("birth_date", [0, 631152000, True])
+    def test_a_birth_date_is_a_date_not_a_number(self, writer, birth_date):
+        response = post(writer, {**VALID, "birth_date": birth_date})
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "birth_date"
+
+    def test_an_email_at_a_special_use_domain_is_refused(self, writer):
+        response = post(writer, {**VALID, "email": "ana@silva.test"})
+        assert response.status_code == 422 and response.json()["errors"][0]["field"] == "email"
+
+    @pytest.mark.parametrize("body", [[], [VALID], '"Ana"', "1"])
+    def test_a_body_that_is_not_an_object_is_422(self, writer, body):
+        response = post(writer, body)
+        assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
+        assert not Customer.objects.exists()
+
     def test_a_name_with_control_characters_is_refused_not_a_500(self, writer):
         response = post(writer, {**VALID, "full_name": "Ana\x00Silva"})
         assert response.status_code == 422 and response.json()["errors"][0]["field"] == "full_name"

@@ -66,7 +66,8 @@ class TestUnblock:
         response = act(writer, created["id"], "unblock", {"reason": "cleared"})
         assert response.status_code == 200 and response.json()["status"] == "active" and response.json()["version"] == 3
         assert announced(created["id"])[-1] == (
-            "user.unblocked", {**state(created, version=3, status="active"), "reason": "cleared"}
+            "user.unblocked",
+            {**state(created, version=3, status="active"), "reason": "cleared"},
         )
 
     def test_unblocking_an_active_customer_is_409(self, create_customer, writer):
@@ -86,7 +87,8 @@ class TestClose:
         assert response.status_code == 200 and response.json()["status"] == "closed"
         assert Customer.objects.filter(id=created["id"], status="closed").exists()
         assert announced(created["id"])[-1] == (
-            "user.closed", {**state(created, version=3 if blocked_first else 2, status="closed"), "reason": "customer asked"}
+            "user.closed",
+            {**state(created, version=3 if blocked_first else 2, status="closed"), "reason": "customer asked"},
         )
 
     @pytest.mark.parametrize("action", ["block", "unblock", "close"])
@@ -126,4 +128,11 @@ class TestEveryStatusChange:
         created = create_customer()
         response = act(writer, created["id"], "block", {"reason": reason})
         assert response.status_code == 422 and [e["field"] for e in response.json()["errors"]] == ["reason"]
+        assert Customer.objects.get(id=created["id"]).status == "active"
+
+    @pytest.mark.parametrize("body", [[None, None], ["fraud"]])
+    def test_a_body_that_is_not_an_object_is_422(self, create_customer, writer, body):
+        created = create_customer()
+        response = act(writer, created["id"], "block", body)
+        assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
         assert Customer.objects.get(id=created["id"]).status == "active"

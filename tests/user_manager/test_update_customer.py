@@ -154,6 +154,12 @@ class TestRefusedUpdates:
         assert [error["field"] for error in response.json()["errors"]] == [field]
         assert Customer.objects.get(id=created["id"]).version == 1
 
+    @pytest.mark.parametrize("body", [[None, None], [], '"Ana"'])
+    def test_a_body_that_is_not_an_object_is_422_not_an_empty_change(self, create_customer, writer, body):
+        created = create_customer()
+        response = patch(writer, created["id"], body)
+        assert response.status_code == 422 and response.json()["code"] == "VALIDATION_ERROR"
+
     def test_without_a_key_it_is_401(self, create_customer):
         assert patch(Client(), create_customer()["id"], {"full_name": "Ana Lima"}).status_code == 401
 

@@ -10,6 +10,7 @@ import uuid
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Query, Router
 from ninja.pagination import paginate
+from pydantic.json_schema import SkipJsonSchema
 
 from common.api import error_responses
 from common.apikeys.auth import ApiKeyAuth
@@ -23,6 +24,8 @@ router = Router(tags=["customers"])
 READ = ApiKeyAuth("users:read")
 WRITE = ApiKeyAuth("users:write")
 IfMatch = Header(None, alias="If-Match", description='The version the change is based on, e.g. "3" (from the ETag).')
+# A header left out is None; one sent is text, never null, so the schema declares text only.
+OptionalHeader = str | SkipJsonSchema[None]
 
 # What each operation's services refuse with (the catalogue's codes), on top of what any request can get.
 CHANGE_ERRORS = (ErrorCode.MALFORMED_REQUEST, ErrorCode.CUSTOMER_NOT_FOUND, ErrorCode.VERSION_MISMATCH, ErrorCode.CUSTOMER_CLOSED)
@@ -36,7 +39,7 @@ CLOSE_ERRORS = error_responses(*CHANGE_ERRORS)
 
 @router.post("", response={201: CustomerOut, **CREATE_ERRORS}, auth=WRITE)
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
-    return 201, _tagged(response, services.register_customer(**payload.dict()))
+    return 201, _tagged(response, services.register_customer(**payload.model_dump()))
 
 
 @router.get("", response={200: list[CustomerOut], **error_responses()}, auth=READ)
@@ -56,10 +59,10 @@ def update_customer(
     response: HttpResponse,
     customer_id: uuid.UUID,
     payload: CustomerPatch,
-    if_match: str | None = IfMatch,
+    if_match: OptionalHeader = IfMatch,
 ):
     """Change only the fields sent; ``If-Match`` makes it conditional on the version read."""
-    changes = payload.dict(exclude_unset=True)
+    changes = payload.model_dump(exclude_unset=True)
     customer = services.update_customer(customer_id=customer_id, expected_version=_version(if_match), **changes)
     return _tagged(response, customer)
 
@@ -70,7 +73,7 @@ def block_customer(
     response: HttpResponse,
     customer_id: uuid.UUID,
     payload: StatusChangeIn | None = None,
-    if_match: str | None = IfMatch,
+    if_match: OptionalHeader = IfMatch,
 ):
     """Block an active customer; the body (a reason) is optional."""
     change = services.block_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))
@@ -83,7 +86,7 @@ def unblock_customer(
     response: HttpResponse,
     customer_id: uuid.UUID,
     payload: StatusChangeIn | None = None,
-    if_match: str | None = IfMatch,
+    if_match: OptionalHeader = IfMatch,
 ):
     """Make a blocked customer active again; the body (a reason) is optional."""
     change = services.unblock_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))
@@ -96,7 +99,7 @@ def close_customer(
     response: HttpResponse,
     customer_id: uuid.UUID,
     payload: StatusChangeIn | None = None,
-    if_match: str | None = IfMatch,
+    if_match: OptionalHeader = IfMatch,
 ):
     """Close a customer (a soft delete: the record and its history stay); the body (a reason) is optional."""
     change = services.close_customer(customer_id=customer_id, reason=_reason(payload), expected_version=_version(if_match))

@@ -1,26 +1,25 @@
 """The rules a customer's data obeys, whoever sends it: the API, the back office or a shell.
 
 Each field is a type: its shape (length, digits) and its rule (a CPF's check digits, a birth date
-in the past) together, and the normal form it is stored in (a CPF as its 11 digits, a name
-without surrounding spaces). The services pass every value through ``checked`` before it reaches
-the database; the API's schemas type their fields with the same types, so a request hears about
-all its invalid fields at once and the OpenAPI schema shows what is accepted.
+in the past) together, and the normal form it is stored in (a CPF as its 11 digits, a name without
+surrounding spaces). The services pass every value through ``checked`` before it reaches the
+database; the API's schemas type their fields with the same types, so a request hears about all its
+invalid fields at once and the OpenAPI schema shows what is accepted.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, EmailStr, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, TypeAdapter, ValidationError
 
 from common.errors import DomainError, ErrorCode
-from common.schemas import NO_CONTROL_CHARACTERS
+from common.schemas import NO_CONTROL_CHARACTERS, NON_BLANK, STRIPPED
 from users.cpf import normalize_cpf
 
-E164 = r"\+[1-9][0-9]{7,14}"
+PHONE_PATTERN = r"^(\+[1-9][0-9]{7,14})?$"  # E.164, or empty for none
 
 
 def _cpf(value: str) -> str:
@@ -30,9 +29,10 @@ def _cpf(value: str) -> str:
     return digits
 
 
-def _e164(value: str) -> str:
-    if value and not re.fullmatch(E164, value):
-        raise ValueError("phone must be in E.164 format, e.g. +5511987654321")
+def _not_a_number(value: object) -> object:
+    """A date or its ISO text: pydantic would read a number as a timestamp, which no birth date is given as."""
+    if isinstance(value, int | float | Decimal):
+        raise ValueError("birth date must be a date (YYYY-MM-DD), not a number")
     return value
 
 
@@ -42,13 +42,13 @@ def _in_the_past(value: date) -> date:
     return value
 
 
-FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200), NO_CONTROL_CHARACTERS]
+FullName = Annotated[str, StringConstraints(min_length=2, max_length=200), NON_BLANK, STRIPPED]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), NO_CONTROL_CHARACTERS]
 TaxId = Annotated[str, AfterValidator(_cpf)]
-BirthDate = Annotated[date, AfterValidator(_in_the_past)]
+BirthDate = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_in_the_past)]
 MonthlyIncome = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
-Phone = Annotated[str, AfterValidator(_e164)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), NO_CONTROL_CHARACTERS]
+Phone = Annotated[str, StringConstraints(pattern=PHONE_PATTERN)]
+Reason = Annotated[str, StringConstraints(max_length=500), NO_CONTROL_CHARACTERS, STRIPPED]
 
 _FIELDS: dict[str, TypeAdapter[Any]] = {
     "full_name": TypeAdapter(FullName),

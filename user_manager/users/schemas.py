@@ -1,27 +1,65 @@
-"""What the API accepts and returns for customers (explicit fields, money as decimal strings)."""
+"""What the API accepts and returns for customers (explicit fields, money as decimal strings).
 
+The rules are ``users.rules``' (the services check them for every caller); the fields here add
+what belongs to JSON: examples, and income as a decimal string. Request bodies are plain pydantic
+models: ninja's ``Schema`` reads any object's attributes, so a JSON list would pass as an empty body.
+"""
+
+import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import BaseModel, BeforeValidator, StringConstraints, WithJsonSchema
 
-from common.schemas import NO_CONTROL_CHARACTERS, Money
+from common.schemas import NO_CONTROL_CHARACTERS, STRIPPED, Money
 from users import rules
 from users.models import Customer, CustomerStatus
 
-# The rules are users.rules' (the services check them for every caller); here they get their examples.
+# Not negative, at most 12 digits before the point and 2 after it (rules.MonthlyIncome), no leading zero.
+INCOME_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
+
+
+def _income_text(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(INCOME_PATTERN, value):
+        raise ValueError('must be a decimal string, not negative, with at most 2 decimal places, e.g. "5000.00"')
+    return value
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """The JSON schema of an optional query parameter: its value only, since one left out is None and
+    one sent is text (``null`` would be the four letters)."""
+    schema.update(next(option for option in schema.pop("anyOf") if option != {"type": "null"}))
+
+
+def _any_case(word: str) -> str:
+    """A pattern for ``word`` in any case (JSON Schema patterns have no flags)."""
+    return "".join(f"[{char}{char.upper()}]" if char.isalpha() else re.escape(char) for char in word)
+
+
 FullName = Annotated[rules.FullName, Field(examples=["Ana Maria Silva"])]
-Email = Annotated[rules.Email, Field(examples=["ana.silva@example.com"])]
+Email = Annotated[
+    rules.Email,
+    Field(
+        description="An address at a domain mail can reach: not a special-use one (.test, .local, .invalid, …).",
+        examples=["ana.silva@example.com"],
+        json_schema_extra={"not": {"pattern": rf"\.({'|'.join(map(_any_case, SPECIAL_USE_DOMAIN_NAMES))})$"}},
+    ),
+]
 TaxId = Annotated[rules.TaxId, Field(description="CPF, formatted (123.456.789-09) or 11 digits.", examples=["529.982.247-25"])]
 BirthDate = Annotated[rules.BirthDate, Field(description="In the past, from 1900.", examples=["1990-05-01"])]
-MonthlyIncome = Annotated[rules.MonthlyIncome, Field(description="A decimal string.", examples=["5000.00"])]
+MonthlyIncome = Annotated[
+    rules.MonthlyIncome,
+    BeforeValidator(_income_text),
+    WithJsonSchema({"type": "string", "pattern": INCOME_PATTERN, "description": "A decimal string.", "examples": ["5000.00"]}),
+]
 Phone = Annotated[rules.Phone, Field(description="E.164, e.g. +5511987654321; empty for none.", examples=["+5511987654321"])]
-SearchText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100), NO_CONTROL_CHARACTERS]
+SearchText = Annotated[str, StringConstraints(max_length=100), NO_CONTROL_CHARACTERS, STRIPPED]
 
 
-class CustomerIn(Schema):
+class CustomerIn(BaseModel):
     full_name: FullName
     email: Email
     tax_id: TaxId
@@ -30,7 +68,7 @@ class CustomerIn(Schema):
     phone: Phone = ""
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(BaseModel):
     """Only the fields sent change; a field sent as null is invalid (an empty phone removes it)."""
 
     # Defaults are not validated, so "absent" is allowed while an explicit null is refused.
@@ -40,13 +78,13 @@ class CustomerPatch(Schema):
     monthly_income: MonthlyIncome = None
 
 
-class StatusChangeIn(Schema):
+class StatusChangeIn(BaseModel):
     reason: rules.Reason = ""
 
 
 class CustomerFilters(Schema):
-    status: CustomerStatus | None = None
-    search: SearchText | None = Field(None, description="Part of the name or email, any case.")
+    status: CustomerStatus | None = Field(None, json_schema_extra=_never_null)
+    search: SearchText | None = Field(None, description="Part of the name or email, any case.", json_schema_extra=_never_null)
     ordering: Literal["created_at", "-created_at", "full_name", "-full_name"] = "-created_at"
 
 
