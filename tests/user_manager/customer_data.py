@@ -5,6 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from fuzz_rules import cpf
+
 from common.events import CloudEvent, new_event
 from common.events.payloads import (
     CREDIT_ACCOUNT_OPENED,
@@ -31,12 +33,8 @@ _serial = itertools.count(100_000_000)
 
 
 def fresh_cpf() -> str:
-    """A valid CPF not used before in this run (test data: nine digits plus their two check digits)."""
-    digits = [int(d) for d in str(next(_serial))]
-    for weight_start in (10, 11):
-        total = sum(d * w for d, w in zip(digits, range(weight_start, 1, -1), strict=True))
-        digits.append(total * 10 % 11 % 10)
-    return "".join(map(str, digits))
+    """A valid CPF not used before in this run."""
+    return cpf(next(_serial))
 
 
 def customer_body(**overrides) -> dict:

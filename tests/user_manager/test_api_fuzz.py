@@ -22,13 +22,12 @@ customer by design).
 
 import secrets
 import uuid
-from datetime import date
 
 import pytest
 import schemathesis
 from customer_data import customer_body, fresh_cpf
+from fuzz_rules import obey_the_rules_no_schema_states
 from hypothesis import HealthCheck, settings
-from schemathesis.core.parameters import ParameterLocation
 
 from common.apikeys.models import ApiKey
 from common.apikeys.services import hash_key
@@ -62,7 +61,7 @@ def api_key(db) -> None:
 @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 def test_each_request_keeps_the_schema(case, api_key):
     _aim_at_a_new_customer(case)
-    _obey_the_rules_no_schema_states(case)
+    obey_the_rules_no_schema_states(case, tax_id=fresh_cpf())
     case.call_and_validate()
 
 
@@ -78,19 +77,6 @@ def _aim_at_a_new_customer(case) -> None:
     case.path_parameters["customer_id"] = str(customer.id)
     if "If-Match" in (case.headers or {}):
         case.headers["If-Match"] = f'"{customer.version}"'
-
-
-def _obey_the_rules_no_schema_states(case) -> None:
-    """A valid registration gets a valid CPF and a birth date in the past: JSON Schema cannot state a
-    CPF's check digits or "before today", so a generated one would be refused (422) as if invalid.
-    An invalid body is sent as generated."""
-    negative = case.meta is not None and case.meta.is_negative_at(ParameterLocation.BODY)
-    if negative or not isinstance(case.body, dict):
-        return
-    if "tax_id" in case.body:
-        case.body["tax_id"] = fresh_cpf()
-    if "birth_date" in case.body:
-        case.body["birth_date"] = date(1990, 5, 1).isoformat()
 
 
 def _customer_id(case) -> uuid.UUID | None:
