@@ -47,8 +47,6 @@ REVERSE_ERRORS = error_responses(
 )
 
 
-
-
 @router.post(
     "/accounts/{account_id}/transactions",
     response={201: TransactionOut, **POST_TRANSACTION_ERRORS},
