@@ -6,6 +6,7 @@ They talk to the real Postgres, Redis and Kafka of the test run; nothing here is
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -33,6 +34,35 @@ def api_client(db) -> Callable[..., object]:
         return Client(headers={"Authorization": f"Bearer {raw_key}"})
 
     return make
+
+
+class FuzzingKey:
+    """The API key an in-process schemathesis run sends, given to schemathesis as the API's auth (not as
+    plain headers), so it knows which requests are meant to lack it: ``ignored_auth`` and the invalid
+    requests that drop ``Authorization`` stay honest.
+
+    Made when the test module loads (schemathesis sets the auth of the cases it builds at collection);
+    each test stores it with :meth:`store`, since the test database starts empty.
+    """
+
+    def __init__(self, schema, *, scopes: list[str]) -> None:
+        self.raw_key = f"fz_{secrets.token_urlsafe(32)}"
+        self.scopes = scopes
+        raw_key = self.raw_key
+
+        @schema.auth(refresh_interval=None)
+        class BearerKey:
+            def get(self, case, context) -> str:
+                return raw_key
+
+            def set(self, case, data: str, context) -> None:
+                case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+    def store(self) -> None:
+        from common.apikeys.models import ApiKey
+        from common.apikeys.services import hash_key
+
+        ApiKey.objects.create(name="fuzz", prefix=self.raw_key[:10], key_hash=hash_key(self.raw_key), scopes=self.scopes)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ so the invalid requests stay invalid. The account of the limit-request fixture i
 so a valid limit request on the fuzzed account can be accepted.
 """
 
-import secrets
 import uuid
 from decimal import Decimal
 
@@ -19,26 +18,12 @@ from hypothesis import HealthCheck, settings
 from support import onboard
 
 from analysis.services import request_limit
-from common.apikeys.models import ApiKey
-from common.apikeys.services import hash_key
+from common.testing import FuzzingKey
 from credit_manager.wsgi import application
 from ledger.services import post_transaction
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
-# Known before any test runs (schemathesis sets auth on cases it builds at collection); each test stores it.
-RAW_KEY = f"cm_fuzz_{secrets.token_urlsafe(32)}"
-
-
-@schema.auth(refresh_interval=None)
-class BearerKey:
-    """Given to schemathesis as the API's auth (not as plain headers), so it knows which requests are
-    meant to lack it: ``ignored_auth`` and the negative cases that drop ``Authorization`` stay honest."""
-
-    def get(self, case, context) -> str:
-        return RAW_KEY
-
-    def set(self, case, data: str, context) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+KEY = FuzzingKey(schema, scopes=["credit:read", "credit:write"])
 
 
 @pytest.fixture
@@ -65,8 +50,8 @@ def in_test_transaction():
 
 @pytest.fixture
 def api_key(db) -> None:
-    """The key schemathesis sends (RAW_KEY), with every scope, so the requests reach the code behind them."""
-    ApiKey.objects.create(name="fuzz", prefix=RAW_KEY[:10], key_hash=hash_key(RAW_KEY), scopes=["credit:read", "credit:write"])
+    """The key schemathesis sends, with every scope, so the requests reach the code behind them."""
+    KEY.store()
 
 
 @pytest.mark.django_db

@@ -20,7 +20,6 @@ service credentials with scopes, not owners of customers: any key with ``users:r
 customer by design).
 """
 
-import secrets
 import uuid
 
 import pytest
@@ -29,31 +28,18 @@ from customer_data import customer_body, fresh_cpf
 from fuzz_rules import obey_the_rules_no_schema_states
 from hypothesis import HealthCheck, settings
 
-from common.apikeys.models import ApiKey
-from common.apikeys.services import hash_key
+from common.testing import FuzzingKey
 from user_manager.wsgi import application
 from users.services import register_customer
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
-# Known before any test runs (schemathesis sets the auth of the cases it builds at collection); each test stores it.
-RAW_KEY = f"um_fuzz_{secrets.token_urlsafe(32)}"
-
-
-@schema.auth(refresh_interval=None)
-class KeyWithEveryScope:
-    """Given to schemathesis as the API's auth (not as plain headers), so it knows which requests are
-    meant to lack it: ``ignored_auth`` and the invalid requests that drop ``Authorization`` stay honest."""
-
-    def get(self, case, context) -> str:
-        return RAW_KEY
-
-    def set(self, case, data: str, context) -> None:
-        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+KEY = FuzzingKey(schema, scopes=["users:read", "users:write"])
 
 
 @pytest.fixture
 def api_key(db) -> None:
-    ApiKey.objects.create(name="fuzz", prefix=RAW_KEY[:10], key_hash=hash_key(RAW_KEY), scopes=["users:read", "users:write"])
+    """The key schemathesis sends, with every scope, so the requests reach the code behind them."""
+    KEY.store()
 
 
 @pytest.mark.django_db(transaction=True)
