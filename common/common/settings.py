@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+#: Where a deployment runs (DJANGO_ENVIRONMENT). Unset means production, so forgetting it is safe.
+PRODUCTION = "production"
+ENVIRONMENTS = (PRODUCTION, "local", "test")
 
 COMMON_APPS = [
     "django.contrib.admin",
@@ -41,6 +46,7 @@ def service_settings(
     ``service`` names the service in events (``source``), logs and the default consumer group.
     """
     env = environ.Env()
+    environment = _environment(env)
     debug = env.bool("DJANGO_DEBUG", default=False)
     database = env.db_url("DATABASE_URL")
     database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
@@ -54,7 +60,7 @@ def service_settings(
         "BASE_DIR": base_dir,
         "SECRET_KEY": env.str("DJANGO_SECRET_KEY", default="insecure-dev-key" if debug else environ.Env.NOTSET),
         "DEBUG": debug,
-        "LOCAL_STACK": env.bool("LOCAL_STACK", default=False),
+        "ENVIRONMENT": environment,
         "ALLOWED_HOSTS": env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"]),
         "CSRF_TRUSTED_ORIGINS": env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[]),
         "INSTALLED_APPS": [*COMMON_APPS, *apps],
@@ -162,6 +168,13 @@ def service_settings(
         "API_RETRY_AFTER_SECONDS": env.int("API_RETRY_AFTER_SECONDS", default=5),
         "CONSUMER_HEARTBEAT_MAX_AGE_SECONDS": env.int("CONSUMER_HEARTBEAT_MAX_AGE_SECONDS", default=60),
     }
+
+
+def _environment(env: environ.Env) -> str:
+    environment = env.str("DJANGO_ENVIRONMENT", default=PRODUCTION)
+    if environment not in ENVIRONMENTS:
+        raise ImproperlyConfigured(f"DJANGO_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
+    return environment
 
 
 def _logging(env: environ.Env) -> dict[str, Any]:

@@ -192,6 +192,7 @@ def service_env(name: str, *, broker: Broker, redis_dbs: tuple[int, int], **extr
     redis = os.environ["REDIS_URL"].rstrip("/")
     return process_env({
         "DJANGO_SETTINGS_MODULE": f"{name}.settings",
+        "DJANGO_ENVIRONMENT": "test",
         "DJANGO_SECRET_KEY": "e2e-secret",
         "DATABASE_URL": database_url(e2e_database(name)),
         "CACHE_URL": f"{redis}/{redis_dbs[0]}",

@@ -32,7 +32,7 @@ CELERY_BROKER_URL           <redis>/1                      <redis>/3
 KAFKA_BOOTSTRAP_SERVERS     host:port[,host:port]          the same
 DJANGO_SECRET_KEY           a fixed development value      a fixed development value
 DJANGO_DEBUG                false                          false
-LOCAL_STACK                 true                           true
+DJANGO_ENVIRONMENT          local                          local
 ==========================  =============================  =============================
 
 Environment exported by ``exec`` to CMD: see :func:`common.devstack.commands.exec_command`.

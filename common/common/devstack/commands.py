@@ -83,6 +83,8 @@ def exec_command(command: list[str]) -> int:
         ``host:port[,host:port...]``.
     ``TANSU_BIN``
         The Kafka-compatible broker binary, for tests that start (and kill) a broker of their own.
+    ``DJANGO_ENVIRONMENT``
+        ``test`` unless the environment sets it: what runs on throw-away services is not production.
 
     Variables named by the environment (``POSTGRES_URL``, ``REDIS_URL``,
     ``KAFKA_BOOTSTRAP_SERVERS``) select those services instead of embedded ones.
@@ -94,7 +96,7 @@ def exec_command(command: list[str]) -> int:
     exit_on_sigterm()
     try:
         with backing_services(data_dir, persistent=False) as backing:
-            return run_child(command, {**os.environ, **exported_variables(backing)})
+            return run_child(command, {"DJANGO_ENVIRONMENT": "test", **os.environ, **exported_variables(backing)})
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
 

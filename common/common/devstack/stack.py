@@ -73,7 +73,8 @@ def service_env(service: Service, backing: BackingServices) -> dict[str, str]:
         # Local stack only: a fixed key keeps admin sessions valid across restarts.
         "DJANGO_SECRET_KEY": f"devstack-insecure-{service.name}-secret-key-never-use-in-production",
         "DJANGO_DEBUG": "false",
-        "LOCAL_STACK": "true",  # allows `manage.py ensure_dev_admin` (admin/admin)
+        # Not production: the fixed key is accepted, plain HTTP is served and `ensure_dev_admin` may create admin/admin.
+        "DJANGO_ENVIRONMENT": "local",
     }
 
 

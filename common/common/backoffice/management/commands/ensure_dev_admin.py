@@ -7,8 +7,8 @@ class Command(BaseCommand):
     help = "Local stack only: create the superuser admin/admin if it does not exist."
 
     def handle(self, *args, **options) -> None:
-        if not settings.LOCAL_STACK:
-            raise CommandError("refusing to create admin/admin outside the local stack (LOCAL_STACK is not set)")
+        if settings.ENVIRONMENT != "local":
+            raise CommandError("refusing to create admin/admin outside the local stack (DJANGO_ENVIRONMENT is not local)")
         user_model = get_user_model()
         if user_model.objects.filter(username="admin").exists():
             self.stdout.write("dev admin exists (admin / admin)")
