@@ -1,5 +1,6 @@
 """The NinjaAPI of a service: one error shape (``code`` + ``detail``) for every failure, always JSON.
 
+Every operation is rate limited (``common.ratelimit``: 429 ``RATE_LIMITED`` with ``Retry-After``).
 A request that fails on a backing service (the database, Redis, the task broker) is answered
 503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``; anything unexpected is 500 ``INTERNAL_ERROR``.
 Both happen before a change commits (the services change data in one transaction, and what runs
@@ -20,11 +21,12 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found, server_error
 from django_redis.exceptions import ConnectionInterrupted
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from pydantic import create_model
 
 from common.celery import DATABASE_UNAVAILABLE
 from common.errors import DomainError, ErrorCode
+from common.ratelimit import RateLimit, count_request, group_of
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ API_PREFIX = "/api/"
 
 def create_api(*, title: str, description: str) -> NinjaAPI:
     """An API under ``/api/v1/`` with OpenAPI at ``/api/v1/openapi.json`` and docs at ``/api/v1/docs``."""
-    api = NinjaAPI(title=title, version="1", description=description, urls_namespace="api-v1")
+    api = NinjaAPI(title=title, version="1", description=description, urls_namespace="api-v1", throttle=RateLimit())
 
     def error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return api.create_response(request, exc.body(), status=exc.status)
@@ -53,7 +55,18 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+        """A request without a valid key counts against its address (ninja checks the key before the limits)."""
+        retry_after = count_request(request, group_of(request), key_id=None)
+        if retry_after is not None:
+            response = error(request, DomainError(ErrorCode.RATE_LIMITED))
+            response["Retry-After"] = str(retry_after)
+            return response
         return error(request, DomainError(ErrorCode.NOT_AUTHENTICATED))
+
+    @api.exception_handler(Throttled)
+    def rate_limited(request: HttpRequest, exc: Throttled) -> HttpResponse:
+        """Past a rate limit; ninja adds ``Retry-After`` from the limit's ``wait()``."""
+        return error(request, DomainError(ErrorCode.RATE_LIMITED))
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
@@ -73,12 +86,13 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
 
 def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, Any]:
     """The error responses of an endpoint for its OpenAPI schema: ``codes`` (what its services refuse
-    with) plus what every endpoint can answer (invalid input, a missing key or scope, an outage).
+    with) plus what every endpoint can answer (invalid input, a missing key or scope, a rate limit,
+    an outage).
 
     Each code is one schema named after it whose ``code`` is that constant; a status with several
     codes declares their union, so clients and schemathesis see exactly which codes can come back.
     """
-    every = [ErrorCode.VALIDATION_ERROR, ErrorCode.SERVICE_UNAVAILABLE]
+    every = [ErrorCode.VALIDATION_ERROR, ErrorCode.RATE_LIMITED, ErrorCode.SERVICE_UNAVAILABLE]
     if authenticated:
         every += [ErrorCode.NOT_AUTHENTICATED, ErrorCode.INSUFFICIENT_SCOPE]
     by_status: dict[int, list[type[Schema]]] = {}

@@ -11,6 +11,7 @@ status, chosen by one rule:
 - 412: the ``If-Match`` version is not the current one;
 - 422: the request is not valid whatever the state (a field's format, an amount not above zero,
   a missing reason);
+- 429: too many requests from the key or the address (``Retry-After`` says when to try again);
 - 500 / 503: nothing was changed (unexpected failure / a backing service is away).
 
 The API answers ``{"code": ..., "detail": ..., "errors": [...]}`` and declares, per endpoint, the
@@ -42,6 +43,7 @@ class ErrorCode(StrEnum):
     INSUFFICIENT_SCOPE = "INSUFFICIENT_SCOPE", 403, "The API key lacks a scope this request needs."
     NOT_FOUND = "NOT_FOUND", 404, "Not found."
     VALIDATION_ERROR = "VALIDATION_ERROR", 422, "The request is not valid."
+    RATE_LIMITED = "RATE_LIMITED", 429, "Too many requests; try again after the seconds in Retry-After."
     INTERNAL_ERROR = "INTERNAL_ERROR", 500, "The request failed unexpectedly; nothing was changed."
     SERVICE_UNAVAILABLE = (
         "SERVICE_UNAVAILABLE", 503, "A service this request needs is unavailable; nothing was changed. Try again shortly."

@@ -111,7 +111,7 @@ class TestOpenApi:
         paths = client.get("/api/v1/openapi.json").json()["paths"]
         for path, operations in paths.items():
             for method, operation in operations.items():
-                assert {"401", "403", "422", "503"} <= set(operation["responses"]), f"{method} {path}"
+                assert {"401", "403", "422", "429", "503"} <= set(operation["responses"]), f"{method} {path}"
         not_found = paths["/api/v1/accounts/{account_id}"]["get"]["responses"]["404"]["content"]["application/json"]
         assert not_found["schema"] == {"$ref": "#/components/schemas/AccountNotFoundError"}
         conflicts = paths["/api/v1/accounts/{account_id}/transactions"]["post"]["responses"]["409"]["content"]

@@ -1,0 +1,145 @@
+"""Rate limits of the API: per API key and per client address, reads and writes counted apart.
+
+Each counter is a fixed window in Redis that starts with its first request, shared by every API
+process: ``SET NX EX`` starts it, ``INCR`` counts, ``PTTL`` says when it ends, in one ``MULTI`` (so the
+count is atomic and a window always expires), one round trip for the key's and the address's
+counters together. A request past either limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``,
+the seconds until that window ends; refused requests count too, so hammering does not help.
+
+Reads are the safe methods (every ``*:read`` endpoint is a GET) and writes the rest (every
+``*:write`` endpoint). A request without a valid key counts against its address only
+(``common.api`` answers its 401 as 429 once the address is past its limit, so guessing keys is
+slowed down too, and tells nothing once refused).
+
+With Redis away the limiter lets requests through (logged, without the key or the address): refusing
+them would turn a cache outage into an API outage.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import redis.exceptions
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django_redis import get_redis_connection
+from ninja.throttling import BaseThrottle
+
+logger = logging.getLogger(__name__)
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Each setting with its default; until settings.py declares one, the environment variable of that name
+# sets it (the benchmark and the end-to-end tests set them there).
+WINDOW_SECONDS = ("API_RATE_LIMIT_WINDOW_SECONDS", 60)
+TRUSTED_PROXY_COUNT = ("TRUSTED_PROXY_COUNT", 0)
+FAIL_OPEN_WARNING_SECONDS = 10.0  # at most one warning per process this often while Redis is away
+
+
+@dataclass(frozen=True)
+class Group:
+    """Endpoints counted together, and their limits per window: each a setting with its default."""
+
+    name: str
+    per_key: tuple[str, int]
+    per_address: tuple[str, int]
+
+
+# An address gets four times a key's allowance: several keys (a partner's, a front end's) may share one
+# egress address, and a request without a valid key counts there too.
+READS = Group("read", per_key=("API_RATE_LIMIT_READS_PER_KEY", 3000), per_address=("API_RATE_LIMIT_READS_PER_ADDRESS", 12000))
+WRITES = Group("write", per_key=("API_RATE_LIMIT_WRITES_PER_KEY", 600), per_address=("API_RATE_LIMIT_WRITES_PER_ADDRESS", 2400))
+
+
+class RateLimit(BaseThrottle):
+    """django-ninja's throttle hook: counts each request against its key and its address.
+
+    ``group`` fixes the limits of the operations it is given to (``throttle=RateLimit(WRITES)`` for a
+    costly read); without it, the request's method chooses (reads or writes).
+    """
+
+    def __init__(self, group: Group | None = None) -> None:
+        self.group = group
+        self._retry_after = threading.local()  # ninja asks wait() right after allow_request(), in the same thread
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        key_id = getattr(getattr(request, "auth", None), "key_id", None)
+        self._retry_after.seconds = count_request(request, self.group or group_of(request), key_id=key_id)
+        return self._retry_after.seconds is None
+
+    def wait(self) -> float | None:
+        return getattr(self._retry_after, "seconds", None)
+
+
+def group_of(request: HttpRequest) -> Group:
+    return READS if request.method in READ_METHODS else WRITES
+
+
+def count_request(request: HttpRequest, group: Group, *, key_id: int | None) -> int | None:
+    """Count the request against its address's limit (and its key's, if any): the seconds to wait when
+    it is past one of them, else None (also when Redis is away)."""
+    counters = [(f"ratelimit:{group.name}:address:{client_address(request)}", _setting(group.per_address))]
+    if key_id is not None:
+        counters.append((f"ratelimit:{group.name}:key:{key_id}", _setting(group.per_key)))
+    try:
+        counts = _increment([name for name, _ in counters], window=_setting(WINDOW_SECONDS))
+    except redis.exceptions.RedisError as exc:
+        _warn_failing_open(exc)
+        return None
+    waits = [seconds for (count, seconds), (_, limit) in zip(counts, counters, strict=True) if count > limit]
+    return max(waits, default=None)
+
+
+def client_address(request: HttpRequest) -> str:
+    """Who is calling, as far as we can trust it: the peer's address, or behind ``TRUSTED_PROXY_COUNT``
+    proxies the address the outermost one saw (``X-Forwarded-For`` read from the right, since a client
+    can write anything on its left). An IPv6 client counts by its /64, which one host usually holds."""
+    peer = request.META.get("REMOTE_ADDR", "")
+    proxies = _setting(TRUSTED_PROXY_COUNT)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if proxies > 0 and forwarded:
+        hops = [hop.strip() for hop in forwarded.split(",")]
+        return _counted_as(hops[-min(proxies, len(hops))]) or _counted_as(peer) or "unknown"
+    return _counted_as(peer) or "unknown"
+
+
+def _counted_as(address: str) -> str | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def _increment(names: list[str], *, window: int) -> list[tuple[int, int]]:
+    """Count one more request on each counter: its count and the seconds left in its window."""
+    pipeline = get_redis_connection().pipeline(transaction=True)
+    for key in (cache.make_key(name) for name in names):
+        pipeline.set(key, 0, ex=window, nx=True)
+        pipeline.incr(key)
+        pipeline.pttl(key)
+    replies = pipeline.execute()
+    return [(replies[i + 1], max(1, math.ceil(replies[i + 2] / 1000))) for i in range(0, len(replies), 3)]
+
+
+def _setting(setting: tuple[str, int]) -> int:
+    name, default = setting
+    value = getattr(settings, name, None)
+    return int(value if value is not None else os.environ.get(name) or default)
+
+
+_last_warning = 0.0
+
+
+def _warn_failing_open(exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= FAIL_OPEN_WARNING_SECONDS:
+        _last_warning = now
+        logger.warning("rate limits not applied, Redis is unavailable: %s", exc.__class__.__name__)
