@@ -28,12 +28,14 @@ COPY user_manager /app/user_manager
 COPY credit_manager /app/credit_manager
 
 # Static files are collected at build time (the api containers serve them
-# with whitenoise). Settings need their required variables to import; these
-# placeholders are used for this step only and are not kept in the image.
+# with whitenoise). Settings need their required variables to import, under
+# production's rules (a strong key, allowed hosts); these placeholders and the
+# throw-away random key are used for this step only and are not kept in the image.
 RUN set -e; \
     for svc in user_manager credit_manager; do \
         cd "/app/$svc"; \
-        DJANGO_SECRET_KEY=collectstatic-build-only \
+        DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+        DJANGO_ALLOWED_HOSTS=build.invalid \
         DATABASE_URL=postgres://build:build@localhost:5432/build \
         CACHE_URL=redis://localhost:6379/0 \
         CELERY_BROKER_URL=redis://localhost:6379/1 \

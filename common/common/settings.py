@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 #: Where a deployment runs (DJANGO_ENVIRONMENT). Unset means production, so forgetting it is safe.
@@ -47,7 +52,12 @@ def service_settings(
     """
     env = environ.Env()
     environment = _environment(env)
+    production = environment == PRODUCTION
     debug = env.bool("DJANGO_DEBUG", default=False)
+    secret_key = env.str("DJANGO_SECRET_KEY", default="" if production else "insecure-dev-key")
+    allowed_hosts = env.list("DJANGO_ALLOWED_HOSTS", default=[] if production else ["localhost", "127.0.0.1"])
+    if production:
+        _refuse_unsafe_production(secret_key=secret_key, debug=debug, allowed_hosts=allowed_hosts)
     database = env.db_url("DATABASE_URL")
     database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -58,11 +68,12 @@ def service_settings(
     return {
         "SERVICE_NAME": service,
         "BASE_DIR": base_dir,
-        "SECRET_KEY": env.str("DJANGO_SECRET_KEY", default="insecure-dev-key" if debug else environ.Env.NOTSET),
+        "SECRET_KEY": secret_key,
         "DEBUG": debug,
         "ENVIRONMENT": environment,
-        "ALLOWED_HOSTS": env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1"]),
+        "ALLOWED_HOSTS": allowed_hosts,
         "CSRF_TRUSTED_ORIGINS": env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[]),
+        **_https(env, behind_tls=env.bool("DJANGO_BEHIND_TLS", default=production)),
         "INSTALLED_APPS": [*COMMON_APPS, *apps],
         "MIDDLEWARE": [
             "django.middleware.security.SecurityMiddleware",
@@ -175,6 +186,59 @@ def _environment(env: environ.Env) -> str:
     if environment not in ENVIRONMENTS:
         raise ImproperlyConfigured(f"DJANGO_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}")
     return environment
+
+
+def _refuse_unsafe_production(*, secret_key: str, debug: bool, allowed_hosts: list[str]) -> None:
+    """Production does not start on settings that would give it away; the message names each variable to set
+    and never echoes a value (it ends up in logs)."""
+    problems = []
+    if not secret_key:
+        problems.append("set DJANGO_SECRET_KEY to a long random value (e.g. secrets.token_urlsafe(50))")
+    elif _is_weak_secret_key(secret_key):
+        problems.append(
+            f"DJANGO_SECRET_KEY is weak: set a random one of at least {SECRET_KEY_MIN_LENGTH} characters, "
+            f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} or more of them different, not a development key"
+        )
+    if debug:
+        problems.append("DJANGO_DEBUG is on: unset it (error pages would show settings and code)")
+    if not allowed_hosts or "*" in allowed_hosts:
+        problems.append("set DJANGO_ALLOWED_HOSTS to the host names the APIs answer to (comma-separated, not *)")
+    if problems:
+        raise ImproperlyConfigured(
+            "unsafe settings for production (DJANGO_ENVIRONMENT unset or production): "
+            + "; ".join(problems)
+            + ". Only a development or test run sets DJANGO_ENVIRONMENT=local or test."
+        )
+
+
+def _is_weak_secret_key(secret_key: str) -> bool:
+    """Weak as ``check --deploy`` judges it, or one of our development keys (each says "insecure")."""
+    return (
+        len(secret_key) < SECRET_KEY_MIN_LENGTH
+        or len(set(secret_key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+        or secret_key.startswith(SECRET_KEY_INSECURE_PREFIX)
+        or "insecure" in secret_key.lower()
+    )
+
+
+def _https(env: environ.Env, *, behind_tls: bool) -> dict[str, Any]:
+    """Behind a proxy that terminates TLS: cookies travel over HTTPS only, browsers are told to stay on it (HSTS),
+    and plain HTTP is redirected.
+
+    The proxy must set X-Forwarded-Proto and drop a client's own: Django trusts it to tell HTTPS from HTTP.
+    Health checks are unaffected: ``manage.py health_check`` makes no HTTP request.
+    """
+    if not behind_tls:
+        return {}
+    return {
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https"),
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SECURE_HSTS_SECONDS": env.int("DJANGO_HSTS_SECONDS", default=31536000),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True),
+        "SECURE_HSTS_PRELOAD": env.bool("DJANGO_HSTS_PRELOAD", default=True),
+    }
 
 
 def _logging(env: environ.Env) -> dict[str, Any]:

@@ -33,10 +33,19 @@ API_BIND = "0.0.0.0:8000"
 BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
 
 
-def _docker_compose(*args):
+# What docker-compose.yaml refuses to start without (a `${VAR:?message}`), with example values.
+REQUIRED = {
+    "DJANGO_SECRET_KEY": "a-long-random-value-of-at-least-fifty-characters-0123456789",
+    "DJANGO_ALLOWED_HOSTS": "api.example.com",
+    "POSTGRES_PASSWORD": "a-postgres-password",
+}
+
+
+def _docker_compose(*args, variables=REQUIRED):
     """Run `docker-compose -f docker-compose.yaml ARGS` from the repository
-    root as if no .env existed: an empty --env-file replaces .env, and the
-    environment carries no variable that the compose file interpolates."""
+    root as if .env held only ``variables`` (by default the required ones): a
+    --env-file replaces .env, and the environment carries no variable that the
+    compose file interpolates."""
     exe = shutil.which("docker-compose")
     if exe is None:
         pytest.fail(
@@ -47,10 +56,10 @@ def _docker_compose(*args):
         )
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")}
     with tempfile.TemporaryDirectory() as tmp:
-        empty_env = Path(tmp) / "empty.env"
-        empty_env.write_text("")
+        env_file = Path(tmp) / "test.env"
+        env_file.write_text("".join(f"{name}={value}\n" for name, value in variables.items()))
         return subprocess.run(
-            [exe, "--env-file", str(empty_env), "-f", str(COMPOSE_FILE), *args],
+            [exe, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), *args],
             cwd=REPO_ROOT,
             env=env,
             capture_output=True,
@@ -156,12 +165,25 @@ def migrate_jobs(config):
     }
 
 
-def test_compose_config_is_valid_without_env_file():
+def test_compose_config_is_valid_with_only_the_required_variables():
     proc = _docker_compose("config", "-q")
     assert proc.returncode == 0, (
         f"`docker-compose -f docker-compose.yaml config -q` exited {proc.returncode}:\n"
         f"{proc.stderr}{proc.stdout}"
     )
+
+
+@pytest.mark.parametrize("missing", sorted(REQUIRED))
+def test_compose_refuses_to_start_without_a_required_variable(missing):
+    proc = _docker_compose("config", "-q", variables={k: v for k, v in REQUIRED.items() if k != missing})
+    assert proc.returncode != 0, f"docker-compose accepted a configuration without {missing}"
+    assert f"set {missing} in .env" in proc.stderr, proc.stderr
+
+
+def test_the_services_run_as_production():
+    for name, (_, _, svc) in app_containers(resolved_config()).items():
+        assert svc["environment"]["DJANGO_ENVIRONMENT"] == "production", name
+        assert svc["environment"]["DJANGO_BEHIND_TLS"] == "true", name
 
 
 def test_app_containers_have_health_check_matching_their_role():
