@@ -1,10 +1,11 @@
 """Rate limits of the API: per API key and per client address, reads and writes counted apart.
 
 Each counter is a fixed window in Redis that starts with its first request, shared by every API
-process: ``SET NX EX`` starts it, ``INCR`` counts, ``PTTL`` says when it ends, in one ``MULTI`` (so the
-count is atomic and a window always expires), one round trip for the key's and the address's
-counters together. A request past either limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``,
-the seconds until that window ends; refused requests count too, so hammering does not help.
+process: ``INCR`` counts, ``PEXPIRE`` on the first request starts the window, ``PTTL`` says when it
+ends, in one Lua script (Redis runs a script alone, so the count is atomic and a window always
+expires): one round trip for the key's and the address's counters together. A request past either
+limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``, the seconds until that window ends;
+refused requests count too, so hammering does not help.
 
 Reads are the safe methods (every ``*:read`` endpoint is a GET) and writes the rest (every
 ``*:write`` endpoint). A request without a valid key counts against its address only
@@ -40,6 +41,22 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WINDOW_SECONDS = ("API_RATE_LIMIT_WINDOW_SECONDS", 60)
 TRUSTED_PROXY_COUNT = ("TRUSTED_PROXY_COUNT", 0)
 FAIL_OPEN_WARNING_SECONDS = 10.0  # at most one warning per process this often while Redis is away
+# One more request on each counter (KEYS): its count and the milliseconds left in its window, which the
+# counter's first request starts (ARGV[1] seconds). Half the time of the same commands in a MULTI.
+COUNT_SCRIPT = """
+local replies = {}
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  local left = redis.call('PTTL', key)
+  if left < 0 then
+    left = tonumber(ARGV[1]) * 1000
+    redis.call('PEXPIRE', key, left)
+  end
+  replies[#replies + 1] = count
+  replies[#replies + 1] = left
+end
+return replies
+"""
 
 
 @dataclass(frozen=True)
@@ -119,13 +136,9 @@ def _counted_as(address: str) -> str | None:
 
 def _increment(names: list[str], *, window: int) -> list[tuple[int, int]]:
     """Count one more request on each counter: its count and the seconds left in its window."""
-    pipeline = get_redis_connection().pipeline(transaction=True)
-    for key in (cache.make_key(name) for name in names):
-        pipeline.set(key, 0, ex=window, nx=True)
-        pipeline.incr(key)
-        pipeline.pttl(key)
-    replies = pipeline.execute()
-    return [(replies[i + 1], max(1, math.ceil(replies[i + 2] / 1000))) for i in range(0, len(replies), 3)]
+    script = get_redis_connection().register_script(COUNT_SCRIPT)
+    replies = script(keys=[cache.make_key(name) for name in names], args=[window])
+    return [(count, max(1, math.ceil(left / 1000))) for count, left in zip(replies[::2], replies[1::2], strict=True)]
 
 
 def _setting(setting: tuple[str, int]) -> int:
