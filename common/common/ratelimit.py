@@ -4,8 +4,7 @@ Each counter is a fixed window in Redis that starts with its first request, shar
 process: ``INCR`` counts, ``PEXPIRE`` on the first request starts the window, ``PTTL`` says when it
 ends, in one Lua script (Redis runs a script alone, so the count is atomic and a window always
 expires): one round trip for the key's and the address's counters together. A request past either
-limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``, the seconds until that window ends;
-refused requests count too, so hammering does not help.
+limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``, the seconds until that window ends.
 
 Reads are the safe methods (every ``*:read`` endpoint is a GET) and writes the rest (every
 ``*:write`` endpoint). A request without a valid key counts against its address only
