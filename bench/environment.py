@@ -59,7 +59,7 @@ def stack_configuration(stack: Stack, mode: str) -> dict[str, Any]:
 
 def git_state() -> str:
     def git(*arguments: str) -> str:
-        return subprocess.run(["git", *arguments], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *arguments], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()  # nosec B603 B607 # git from PATH, as in the shell that runs the bench
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
     changed = len([line for line in git("status", "--porcelain", "--untracked-files=no").splitlines() if line])

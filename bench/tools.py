@@ -131,7 +131,7 @@ def run_wrk(
     command.append(url)
     env = {**os.environ, **variables, "BENCH_LUA_DIR": str(LUA_DIR), "BENCH_REPORT": str(report), "BENCH_DONE": str(done)}
     with (work_dir / f"{name}.wrk.txt").open("w") as output:
-        wrk = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)
+        wrk = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, text=True)  # nosec B603 # wrk with the bench's own arguments, no shell
         deadline = time.monotonic() + duration + 120
         while wrk.poll() is None and time.monotonic() < deadline:
             if until_done and done.exists():
@@ -188,7 +188,7 @@ def run_pgbench(
     for variable, value in variables.items():
         command += ["--define", f"{variable}={value}"]
     command.append(database_url)  # a URI: pgbench expands it like any libpq dbname
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)  # nosec B603 # pgbench, the bench's own arguments, no shell
     (work_dir / f"{name}.pgbench.txt").write_text(finished.stdout + finished.stderr)
     if finished.returncode != 0:
         raise RuntimeError(f"pgbench {name} failed (exit {finished.returncode}): {finished.stderr.strip()[-1000:]}")
@@ -226,7 +226,7 @@ def start_profile(pid: int, output: Path, *, subprocesses: bool = True) -> subpr
                "--nonblocking", "--rate", "100", "--full-filenames"]  # fmt: skip
     if subprocesses:
         command.append("--subprocesses")
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # nosec B603 # py-spy on our own process, no shell
 
 
 def stop_profile(recorder: subprocess.Popen[bytes]) -> str:
@@ -247,7 +247,7 @@ def tool_versions() -> dict[str, str]:
     versions = {}
     for name, path, flag in (("wrk", wrk_bin(), "-v"), ("pgbench", pgbench_bin(), "--version"), ("py-spy", py_spy_bin(), "--version")):
         if path:
-            shown = subprocess.run([path, flag], capture_output=True, text=True)  # wrk prints to stderr
+            shown = subprocess.run([path, flag], capture_output=True, text=True)  # nosec B603 # a tool's --version; wrk prints it to stderr
             number = re.search(r"\d+\.\d+[\w.+~-]*", shown.stdout + shown.stderr)
             versions[name] = number.group(0) if number else "?"
     return versions

@@ -159,7 +159,7 @@ def _create_and_follow(bench: Bench, customers: int, *, name: str) -> Outcome:
         headers=um.headers(),
         variables={
             "BENCH_CUSTOMERS": str(customers),
-            "BENCH_CPF_BASE": str(random.randrange(100, 800) * 1_000_000),
+            "BENCH_CPF_BASE": str(random.randrange(100, 800) * 1_000_000),  # nosec B311 # test data, not a secret
             "BENCH_EMAIL_DOMAIN": domain,
         },
         work_dir=bench.work_dir,

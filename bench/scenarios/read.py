@@ -119,7 +119,7 @@ def baseline_server(bench: Bench) -> Iterator[str]:
     env = handle.env(DJANGO_SETTINGS_MODULE="bench.baseline.settings")
     env.pop("BENCH_BASELINE_PORT", None)
     with (bench.work_dir / "baseline.log").open("ab") as log:
-        honcho = subprocess.Popen(
+        honcho = subprocess.Popen(  # nosec B603 # honcho from our venv running our own Procfile, no shell
             [str(Path(sys.executable).parent / "honcho"), "start", "--procfile", str(procfile), "--app-root", str(handle.folder)],
             cwd=handle.folder, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip

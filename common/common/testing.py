@@ -189,7 +189,7 @@ class Broker:
         binary = os.environ.get("TANSU_BIN") or tansu_bin()
         url = f"tcp://{self.address}"
         with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
+            self._process = subprocess.Popen(  # nosec B603 # the tansu binary the test stack installed, no shell
                 [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -21,7 +21,7 @@ CUSTOMER_VERSION = Versioned("customer")
 @event_handler(USER_CREATED, USER_UPDATED, USER_BLOCKED, USER_UNBLOCKED, USER_CLOSED, versioned=CUSTOMER_VERSION)
 def on_customer_changed(event: CloudEvent) -> None:
     customer = payload_of(event)
-    assert isinstance(customer, CustomerState)
+    assert isinstance(customer, CustomerState)  # nosec B101 # narrows the type: payload_of gives the model of a user.* type
     try:
         apply_customer_change(
             user_id=customer.user_id,

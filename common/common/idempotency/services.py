@@ -82,7 +82,7 @@ def _claim(*, scope: str, key: str, fingerprint: str) -> bool:
             INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, created_at)
             VALUES (%s, %s, %s, now())
             ON CONFLICT (scope, key) DO NOTHING
-            """,
+            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
             [scope, key, fingerprint],
         )
         return cursor.rowcount == 1

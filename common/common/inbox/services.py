@@ -66,7 +66,7 @@ def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versio
                     (event_id, event_type, subject, source, occurred_at, processed_at, outcome, version)
                 VALUES (%s, %s, %s, %s, %s, now(), %s, %s)
                 ON CONFLICT (event_id) DO NOTHING
-                """,
+                """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
                 [
                     event.id, event.type, event.subject, event.source, event.time,
                     EventOutcome.HANDLED if newest else EventOutcome.STALE, version,
@@ -88,7 +88,7 @@ def _raise_applied_version(cursor, aggregate: str, version: int) -> bool:
         INSERT INTO {table} AS applied (aggregate, version, applied_at) VALUES (%s, %s, now())
         ON CONFLICT (aggregate) DO UPDATE SET version = EXCLUDED.version, applied_at = EXCLUDED.applied_at
         WHERE applied.version < EXCLUDED.version
-        """,
+        """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
         [aggregate, version],
     )
     return cursor.rowcount == 1
