@@ -29,6 +29,7 @@ COMMON_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",  # before common.backoffice, whose admin replaces axes' lockout admin
     "common.outbox",
     "common.inbox",
     "common.apikeys",
@@ -85,7 +86,13 @@ def service_settings(
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "axes.middleware.AxesMiddleware",  # last: turns a refused login into the lockout page
         ],
+        "AUTHENTICATION_BACKENDS": [
+            "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+            "django.contrib.auth.backends.ModelBackend",
+        ],
+        **_admin_login(env),
         "ROOT_URLCONF": f"{service}.urls",
         "WSGI_APPLICATION": f"{service}.wsgi.application",
         "TEMPLATES": [
@@ -238,6 +245,26 @@ def _https(env: environ.Env, *, behind_tls: bool) -> dict[str, Any]:
         "SECURE_HSTS_SECONDS": env.int("DJANGO_HSTS_SECONDS", default=31536000),
         "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True),
         "SECURE_HSTS_PRELOAD": env.bool("DJANGO_HSTS_PRELOAD", default=True),
+    }
+
+
+def _admin_login(env: environ.Env) -> dict[str, Any]:
+    """django-axes throttles the admin login: after ``ADMIN_LOGIN_FAILURE_LIMIT`` failures in a row an account is
+    locked out at that address for ``ADMIN_LOGIN_LOCKOUT_MINUTES`` (each new try restarts the wait), unless a
+    supervisor releases it.
+
+    Counted per (account, address): a stranger who knows an operator's username cannot lock the operator out from
+    elsewhere, and the operator's colleagues behind the same address are not locked out with them.
+    """
+    return {
+        "AXES_FAILURE_LIMIT": env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5),
+        "AXES_COOLOFF_TIME": timedelta(minutes=env.float("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15)),
+        "AXES_LOCKOUT_PARAMETERS": [["username", "ip_address"]],
+        "AXES_RESET_ON_SUCCESS": True,
+        "AXES_LOCKOUT_CALLABLE": "common.backoffice.views.locked_out",
+        "AXES_CLIENT_IP_CALLABLE": "common.backoffice.addresses.client_address",
+        # Reverse proxies in front of the services that append to X-Forwarded-For (0: the peer is the client).
+        "TRUSTED_PROXY_COUNT": env.int("TRUSTED_PROXY_COUNT", default=0),
     }
 
 
