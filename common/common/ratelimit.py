@@ -20,7 +20,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -32,13 +31,12 @@ from django.http import HttpRequest
 from django_redis import get_redis_connection
 from ninja.throttling import BaseThrottle
 
+from common.addresses import client_address
+
 logger = logging.getLogger(__name__)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Each setting with its default; until settings.py declares one, the environment variable of that name
-# sets it (the benchmark and the end-to-end tests set them there).
-WINDOW_SECONDS = ("API_RATE_LIMIT_WINDOW_SECONDS", 60)
-TRUSTED_PROXY_COUNT = ("TRUSTED_PROXY_COUNT", 0)
+WINDOW_SECONDS = "API_RATE_LIMIT_WINDOW_SECONDS"
 FAIL_OPEN_WARNING_SECONDS = 10.0  # at most one warning per process this often while Redis is away
 # One more request on each counter (KEYS): its count and the milliseconds left in its window, which the
 # counter's first request starts (ARGV[1] seconds). Half the time of the same commands in a MULTI.
@@ -60,17 +58,15 @@ return replies
 
 @dataclass(frozen=True)
 class Group:
-    """Endpoints counted together, and their limits per window: each a setting with its default."""
+    """Endpoints counted together, and the settings that hold their limits per window."""
 
     name: str
-    per_key: tuple[str, int]
-    per_address: tuple[str, int]
+    per_key: str
+    per_address: str
 
 
-# An address gets four times a key's allowance: several keys (a partner's, a front end's) may share one
-# egress address, and a request without a valid key counts there too.
-READS = Group("read", per_key=("API_RATE_LIMIT_READS_PER_KEY", 3000), per_address=("API_RATE_LIMIT_READS_PER_ADDRESS", 12000))
-WRITES = Group("write", per_key=("API_RATE_LIMIT_WRITES_PER_KEY", 600), per_address=("API_RATE_LIMIT_WRITES_PER_ADDRESS", 2400))
+READS = Group("read", per_key="API_RATE_LIMIT_READS_PER_KEY", per_address="API_RATE_LIMIT_READS_PER_ADDRESS")
+WRITES = Group("write", per_key="API_RATE_LIMIT_WRITES_PER_KEY", per_address="API_RATE_LIMIT_WRITES_PER_ADDRESS")
 
 
 class RateLimit(BaseThrottle):
@@ -100,7 +96,7 @@ def group_of(request: HttpRequest) -> Group:
 def count_request(request: HttpRequest, group: Group, *, key_id: int | None) -> int | None:
     """Count the request against its address's limit (and its key's, if any): the seconds to wait when
     it is past one of them, else None (also when Redis is away)."""
-    counters = [(f"ratelimit:{group.name}:address:{client_address(request)}", _setting(group.per_address))]
+    counters = [(f"ratelimit:{group.name}:address:{counted_address(request)}", _setting(group.per_address))]
     if key_id is not None:
         counters.append((f"ratelimit:{group.name}:key:{key_id}", _setting(group.per_key)))
     try:
@@ -112,24 +108,15 @@ def count_request(request: HttpRequest, group: Group, *, key_id: int | None) -> 
     return max(waits, default=None)
 
 
-def client_address(request: HttpRequest) -> str:
-    """Who is calling, as far as we can trust it: the peer's address, or behind ``TRUSTED_PROXY_COUNT``
-    proxies the address the outermost one saw (``X-Forwarded-For`` read from the right, since a client
-    can write anything on its left). An IPv6 client counts by its /64, which one host usually holds."""
-    peer = request.META.get("REMOTE_ADDR", "")
-    proxies = _setting(TRUSTED_PROXY_COUNT)
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies > 0 and forwarded:
-        hops = [hop.strip() for hop in forwarded.split(",")]
-        return _counted_as(hops[-min(proxies, len(hops))]) or _counted_as(peer) or "unknown"
-    return _counted_as(peer) or "unknown"
-
-
-def _counted_as(address: str) -> str | None:
+def counted_address(request: HttpRequest) -> str:
+    """The client's address as counted: an IPv6 client by its /64, which one host usually holds."""
+    address = client_address(request)
+    if address is None:
+        return "unknown"
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return None
+        return "unknown"
     return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
 
 
@@ -140,10 +127,8 @@ def _increment(names: list[str], *, window: int) -> list[tuple[int, int]]:
     return [(count, max(1, math.ceil(left / 1000))) for count, left in zip(replies[::2], replies[1::2], strict=True)]
 
 
-def _setting(setting: tuple[str, int]) -> int:
-    name, default = setting
-    value = getattr(settings, name, None)
-    return int(value if value is not None else os.environ.get(name) or default)
+def _setting(name: str) -> int:
+    return getattr(settings, name)
 
 
 _last_warning = 0.0

@@ -93,6 +93,7 @@ def service_settings(
             "django.contrib.auth.backends.ModelBackend",
         ],
         **_admin_login(env),
+        **_rate_limits(env),
         "ROOT_URLCONF": f"{service}.urls",
         "WSGI_APPLICATION": f"{service}.wsgi.application",
         "TEMPLATES": [
@@ -248,6 +249,22 @@ def _https(env: environ.Env, *, behind_tls: bool) -> dict[str, Any]:
     }
 
 
+def _rate_limits(env: environ.Env) -> dict[str, Any]:
+    """Requests per window (``common.ratelimit``), per API key and per client address, reads and writes apart.
+
+    A key may read 50 and write 10 requests a second sustained; an address four times that, since
+    several keys (a partner's, a front end's) may share one egress address and requests without a valid
+    key count there too.
+    """
+    return {
+        "API_RATE_LIMIT_WINDOW_SECONDS": env.int("API_RATE_LIMIT_WINDOW_SECONDS", default=60),
+        "API_RATE_LIMIT_READS_PER_KEY": env.int("API_RATE_LIMIT_READS_PER_KEY", default=3000),
+        "API_RATE_LIMIT_WRITES_PER_KEY": env.int("API_RATE_LIMIT_WRITES_PER_KEY", default=600),
+        "API_RATE_LIMIT_READS_PER_ADDRESS": env.int("API_RATE_LIMIT_READS_PER_ADDRESS", default=12000),
+        "API_RATE_LIMIT_WRITES_PER_ADDRESS": env.int("API_RATE_LIMIT_WRITES_PER_ADDRESS", default=2400),
+    }
+
+
 def _admin_login(env: environ.Env) -> dict[str, Any]:
     """django-axes throttles the admin login: after ``ADMIN_LOGIN_FAILURE_LIMIT`` failures in a row an account is
     locked out at that address for ``ADMIN_LOGIN_LOCKOUT_MINUTES`` (each new try restarts the wait), unless a
@@ -262,7 +279,7 @@ def _admin_login(env: environ.Env) -> dict[str, Any]:
         "AXES_LOCKOUT_PARAMETERS": [["username", "ip_address"]],
         "AXES_RESET_ON_SUCCESS": True,
         "AXES_LOCKOUT_CALLABLE": "common.backoffice.views.locked_out",
-        "AXES_CLIENT_IP_CALLABLE": "common.backoffice.addresses.client_address",
+        "AXES_CLIENT_IP_CALLABLE": "common.addresses.client_address",
         # Reverse proxies in front of the services that append to X-Forwarded-For (0: the peer is the client).
         "TRUSTED_PROXY_COUNT": env.int("TRUSTED_PROXY_COUNT", default=0),
     }

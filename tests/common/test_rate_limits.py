@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory, override_settings
 
 from common import ratelimit
 from common.devstack.services import free_port  # a port nothing listens on
-from common.ratelimit import WRITES, RateLimit, client_address
+from common.ratelimit import WRITES, RateLimit, counted_address
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -103,9 +103,9 @@ class TestPerAddress:
     def test_an_ipv6_client_counts_by_its_64(self, limits):
         limits()
         factory = RequestFactory()
-        one, other = (client_address(factory.get(USERS, REMOTE_ADDR=f"2001:db8:0:1::{n}")) for n in (1, 2))
+        one, other = (counted_address(factory.get(USERS, REMOTE_ADDR=f"2001:db8:0:1::{n}")) for n in (1, 2))
         assert one == other == "2001:db8:0:1::/64"
-        assert client_address(factory.get(USERS, REMOTE_ADDR="2001:db8:0:2::1")) != one
+        assert counted_address(factory.get(USERS, REMOTE_ADDR="2001:db8:0:2::1")) != one
 
 
 class TestReadsAndWrites:

@@ -1,4 +1,5 @@
-"""Where an admin login comes from, for counting its failures per (account, address)."""
+"""Where a request comes from, as far as we can trust it: what the admin login's lockouts and the API's
+rate limits count per address."""
 
 from __future__ import annotations
 
