@@ -1,0 +1,137 @@
+"""Nothing personal leaves credit_manager through its logs: a customer's income and birth date (what
+user events carry) are never written, whether their events apply, fail until they are dead-lettered, or a
+task fails on the customer's data.
+
+Every record of every logger is captured, from DEBUG up whatever the configured levels, and rendered by
+the project's formatters (tracebacks included). The failures are real: the database refuses the rows
+(its error, ``Failing row contains (...)``, holds every value of the row).
+"""
+
+import contextlib
+import secrets
+import uuid
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from support import CustomerHistory
+
+from accounts.models import CreditAccount
+from analysis.models import LimitRequest
+from analysis.services import request_limit
+from analysis.tasks import decide_limit_request_task
+from common.messaging.kafka import discard_producer, ensure_topics
+from common.messaging.tasks import process_event, process_events
+from common.outbox.tasks import relay_outbox
+from common.testing import read_topic
+from common.testing_logs import every_log_line, found_in
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# Leaks found by these tests, whose fixes are in files not in this change: strict, so the marker has to
+# go when the fix lands.
+TASK_LINES_HOLD_EVENTS = pytest.mark.xfail(
+    strict=True,
+    reason="leak: Celery's task lines carry the task's arguments (an event: income, birth date), and the "
+    "Kafka client's DEBUG lines dump whole events",
+)
+FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT = pytest.mark.xfail(
+    strict=True,
+    reason="leak: a failure's text is written out (common.messaging.tasks, Celery's failure and retry lines), "
+    "and a database error's text holds the row (DETAIL: Failing row contains ...)",
+)
+
+
+class Customer(CustomerHistory):
+    """A customer whose income and birth date no other line of the logs could hold by chance."""
+
+    def __init__(self) -> None:
+        super().__init__(income=f"{secrets.randbelow(90_000) + 10_000}.{secrets.randbelow(89) + 11}")
+        self.birth_date = date(1979, 11, 23)
+
+    def values(self) -> dict[str, str]:
+        return {"income": str(self.income), "income with a comma": str(self.income).replace(".", ","), "birth date": "1979-11-23"}
+
+
+def assert_nothing_personal(lines: list[str], *customers: Customer) -> None:
+    values = {f"{what} of customer {index}": value for index, c in enumerate(customers) for what, value in c.values().items()}
+    leaks = found_in(lines, values)
+    assert not leaks, "personal data in the logs:\n" + "\n".join(leaks)
+
+
+def hand_off(*events) -> dict:
+    """The events as the consumer hands them to a queue worker: one batch task, each envelope as its JSON text."""
+    return process_events.apply(args=[[event.model_dump_json() for event in events]]).get()
+
+
+@contextlib.contextmanager
+def database_refuses(model):
+    """The database refuses every new row of ``model``'s table, with an error that holds the row's values."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT leak_probe_refuses_all CHECK (false) NOT VALID")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT leak_probe_refuses_all")
+
+
+@pytest.fixture
+def dead_letter_topic():
+    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
+    ensure_topics([topic])
+    discard_producer()
+    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
+        yield topic
+    discard_producer()
+
+
+class TestTheCaptureItself:
+    def test_it_sees_info_lines_whatever_the_configured_level(self):
+        with every_log_line() as lines:
+            assert hand_off(Customer().created()) == {"handled": 1}
+        assert any("event handled" in line for line in lines), lines
+
+
+class TestEventsThatApply:
+    @TASK_LINES_HOLD_EVENTS
+    def test_a_new_customer_and_an_income_change(self):
+        customer, before = Customer(), None
+        with every_log_line() as lines:
+            assert hand_off(customer.created()) == {"handled": 1}
+            before = Customer()  # the income the customer had: the change must not write it either
+            before.income = customer.income
+            assert hand_off(customer.income_changed(f"{customer.income + Decimal('1234.56')}")) == {"handled": 1}
+            assert relay_outbox.apply().get()["failed"] == 0
+        assert CreditAccount.objects.get(user_id=customer.user_id).monthly_income == customer.income
+        assert_nothing_personal(lines, customer, before)
+
+
+class TestFailures:
+    @FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT
+    def test_an_event_that_keeps_failing_is_dead_lettered_without_writing_its_data(self, task_queue, dead_letter_topic):
+        customer = Customer()
+        event = customer.created()
+        with every_log_line() as lines, database_refuses(CreditAccount):
+            assert hand_off(event) == {"retrying": 1}
+            [alone] = task_queue.messages("common.messaging.process_event")
+            outcome = process_event.apply(args=alone["args"], retries=alone["retries"]).get()
+        assert outcome == "dead_lettered"
+        assert [record.value for record in read_topic(dead_letter_topic, expect=1)] == [event.to_bytes()]
+        assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"
+        assert_nothing_personal(lines, customer)
+
+    @FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT
+    def test_a_task_that_fails_on_the_customers_data_writes_none_of_it(self):
+        customer = Customer()
+        hand_off(customer.created())
+        account = CreditAccount.objects.get(user_id=customer.user_id)
+        limit_request = request_limit(account_id=account.id, requested_limit=account.credit_limit + 1000)
+        with every_log_line() as lines, database_refuses(CreditAccount):  # the account's row holds income and birth date
+            result = decide_limit_request_task.apply(args=[str(limit_request.id)])
+        assert result.failed() and LimitRequest.objects.get(id=limit_request.id).status == "pending"
+        assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"
+        assert_nothing_personal(lines, customer)
