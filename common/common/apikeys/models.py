@@ -14,6 +14,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the key stops working; empty: never.")
+    last_used_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its last accepted request, recorded at most once a minute."
+    )
 
     class Meta:
         verbose_name = "API key"
