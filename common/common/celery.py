@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from celery import Celery, current_app
+from celery import Celery, Task, current_app
 from celery.signals import task_postrun
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
+
+from common.redaction import describe_error
 
 # What a task sees while the database restarts or is unreachable: retried, never counted as a failure.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -23,9 +25,24 @@ RETRY_WHILE_DATABASE_UNAVAILABLE: dict[str, Any] = {
 }
 
 
+class TaskFailed(Exception):
+    """A task's database error as Celery gets it: described (``describe_error``), its frames kept."""
+
+
+class DataFreeTask(Task):
+    """Every task of the platform: a database error that ends it reaches Celery (its log line, its result,
+    its signals) without its text, which holds the row's values; the traceback's frames stay."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except DatabaseError as exc:
+            raise TaskFailed(describe_error(exc)).with_traceback(exc.__traceback__) from None
+
+
 def create_celery_app(service: str) -> Celery:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{service}.settings")
-    app = Celery(service)
+    app = Celery(service, task_cls=DataFreeTask)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
     task_postrun.connect(_drop_unusable_connections, weak=False)

@@ -291,7 +291,12 @@ def _logging(env: environ.Env) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"context": {"()": "common.observability.LogContextFilter"}},
+        "filters": {
+            "context": {"()": "common.observability.LogContextFilter"},
+            # What libraries attach to their lines (a request's query string, a task's event, the Kafka
+            # client's dumps) never reaches the output.
+            "personal_data": {"()": "common.redaction.KeepPersonalDataOut"},
+        },
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
@@ -304,7 +309,7 @@ def _logging(env: environ.Env) -> dict[str, Any]:
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "json" if json_format else "plain",
-                "filters": ["context"],
+                "filters": ["context", "personal_data"],
             }
         },
         "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},

@@ -30,19 +30,6 @@ from common.testing_logs import every_log_line, found_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# Leaks found by these tests, whose fixes are in files not in this change: strict, so the marker has to
-# go when the fix lands.
-TASK_LINES_HOLD_EVENTS = pytest.mark.xfail(
-    strict=True,
-    reason="leak: Celery's task lines carry the task's arguments (an event: income, birth date), and the "
-    "Kafka client's DEBUG lines dump whole events",
-)
-FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT = pytest.mark.xfail(
-    strict=True,
-    reason="leak: a failure's text is written out (common.messaging.tasks, Celery's failure and retry lines), "
-    "and a database error's text holds the row (DETAIL: Failing row contains ...)",
-)
-
 
 class Customer(CustomerHistory):
     """A customer whose income and birth date no other line of the logs could hold by chance."""
@@ -97,7 +84,6 @@ class TestTheCaptureItself:
 
 
 class TestEventsThatApply:
-    @TASK_LINES_HOLD_EVENTS
     def test_a_new_customer_and_an_income_change(self):
         customer, before = Customer(), None
         with every_log_line() as lines:
@@ -111,7 +97,6 @@ class TestEventsThatApply:
 
 
 class TestFailures:
-    @FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT
     def test_an_event_that_keeps_failing_is_dead_lettered_without_writing_its_data(self, task_queue, dead_letter_topic):
         customer = Customer()
         event = customer.created()
@@ -124,7 +109,6 @@ class TestFailures:
         assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"
         assert_nothing_personal(lines, customer)
 
-    @FAILURES_ARE_WRITTEN_WITH_THEIR_TEXT
     def test_a_task_that_fails_on_the_customers_data_writes_none_of_it(self):
         customer = Customer()
         hand_off(customer.created())

@@ -26,15 +26,6 @@ from users.models import Customer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-# Leaks found by these tests, whose fixes are in files not in this change (see common.redaction in the
-# fix): strict, so the marker has to go when the fix lands.
-KAFKA_CLIENT_DUMPS_EVENTS = pytest.mark.xfail(
-    strict=True, reason="leak: the Kafka client's DEBUG lines dump whole events (income, birth date)"
-)
-DJANGO_LOGS_THE_QUERY_STRING = pytest.mark.xfail(
-    strict=True, reason="leak: django.request's line carries the request, whose repr holds the query string (an email)"
-)
-
 
 def _digits(count: int) -> str:
     return "".join(str(secrets.randbelow(10)) for _ in range(count))
@@ -116,7 +107,6 @@ class TestTheCaptureItself:
 
 
 class TestMainFlows:
-    @KAFKA_CLIENT_DUMPS_EVENTS
     def test_registering_reading_and_relaying_a_customer(self, client, api_key):
         person = Person()
         with every_log_line() as lines:
@@ -129,7 +119,6 @@ class TestMainFlows:
             assert relay_outbox.apply().get() == {"sent": 1, "failed": 0}
         assert_nothing_personal(lines, person, extra={"API key": api_key})
 
-    @KAFKA_CLIENT_DUMPS_EVENTS
     def test_changing_email_income_phone_and_name(self, client, api_key):
         before, after = Person(), Person()
         customer_id = register(client, before.body()).json()["id"]
@@ -178,7 +167,6 @@ class TestRefusals:
         assert_body_holds_none_of(response, invalid, *parts, *person.values().values())
         assert_nothing_personal(lines, person, extra={"API key": api_key, "invalid value": invalid})
 
-    @DJANGO_LOGS_THE_QUERY_STRING
     def test_a_422_on_a_search_for_an_email_writes_no_email(self, client, api_key):
         person = Person()
         with every_log_line() as lines:

@@ -17,6 +17,7 @@ from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.registry import EventNotReady, handler_for, versioning_of
 from common.messaging.stats import record_progress
 from common.observability import log_context
+from common.redaction import describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ Envelope = str | dict[str, Any]  # an event as a task argument: its JSON text, o
 
 class _StillOwed(Exception):
     """The event could not be applied, dead-lettered or handed on: retry it (and what follows it)."""
+
+
+class _Failed(Exception):
+    """What a retry carries of the failure (Celery writes it out): its description, never its text."""
 
 
 def hand_off(events: list[CloudEvent]) -> None:
@@ -83,10 +88,11 @@ def process_event(self, envelope: Envelope) -> str:
         except InvalidEvent as exc:
             outcome = _dead_letter_or_retry(self, event, reason=str(exc), attempt=attempt)
         except Exception as exc:
+            reason = describe_error(exc)
             if attempt < settings.EVENT_MAX_ATTEMPTS:
-                logger.warning("event failed, retrying (attempt %s): %r", attempt, exc)
-                raise self.retry(exc=exc, countdown=backoff(attempt)) from exc
-            outcome = _dead_letter_or_retry(self, event, reason=repr(exc), attempt=attempt)
+                logger.warning("event failed, retrying (attempt %s): %s", attempt, reason)
+                raise self.retry(exc=_Failed(reason), countdown=backoff(attempt)) from exc
+            outcome = _dead_letter_or_retry(self, event, reason=reason, attempt=attempt)
         logger.info("event %s", outcome)
         _report(Counter([outcome]))
         return outcome
@@ -111,8 +117,8 @@ def _apply_in_batch(envelope: Envelope, event: CloudEvent) -> str:
         return _dead_letter(event, reason=str(exc), attempt=1)
     except Exception as exc:
         if settings.EVENT_MAX_ATTEMPTS <= 1:
-            return _dead_letter(event, reason=repr(exc), attempt=1)
-        return _go_on_alone(envelope, outcome="retrying", reason=repr(exc))
+            return _dead_letter(event, reason=describe_error(exc), attempt=1)
+        return _go_on_alone(envelope, outcome="retrying", reason=describe_error(exc))
 
 
 def _go_on_alone(envelope: Envelope, *, outcome: str, reason: str) -> str:
