@@ -76,7 +76,7 @@ class ServiceHandle:
         return {**process_env(self.variables), "PYTHONPATH": str(REPO_ROOT), **extra}
 
     def manage(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return subprocess.run(  # nosec B603 # our own manage.py, no shell
             [sys.executable, "manage.py", *arguments],
             cwd=self.folder, env=self.env(), capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
@@ -192,7 +192,7 @@ def own_stack(prepare: Callable[[], None]) -> Iterator[Stack]:
     }
     log = WORK_DIR / "stack.log"
     with log.open("ab") as output:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # nosec B603 # the local stack, no shell
             [sys.executable, "-m", "common.devstack", "run"],
             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent,
@@ -265,7 +265,7 @@ def _wait_for_workers(stack: Stack, process: subprocess.Popen[bytes], deadline: 
         if process.poll() is not None:
             raise StackFailed(f"the stack exited with code {process.returncode}; its log ({stack.log}):\n{_tail(stack.log)}")
         checks = [
-            (handle, role, subprocess.Popen(
+            (handle, role, subprocess.Popen(  # nosec B603 # our own health_check, no shell
                 [sys.executable, "manage.py", "health_check", "--service", role],
                 cwd=handle.folder, env=handle.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ))  # fmt: skip

@@ -131,7 +131,7 @@ def run_child(command: list[str], env: dict[str, str]) -> int:
     the command too) and lets the command decide when to stop; SIGTERM is passed on.
     """
     try:
-        child = subprocess.Popen(command, env=env)
+        child = subprocess.Popen(command, env=env)  # nosec B603 # the command devstack exec was given, no shell
     except OSError as error:
         print(f"devstack: cannot run {command[0]!r}: {error}", file=sys.stderr)
         return 127

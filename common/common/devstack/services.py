@@ -6,6 +6,7 @@ started when it exits, however it exits, so an interrupted devstack leaves nothi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -246,7 +247,7 @@ def child_process(name: str, argv: list[str], log: Path) -> Iterator[subprocess.
     backing services stay up until the apps are gone.
     """
     with log.open("ab") as output:
-        process = subprocess.Popen(
+        process = subprocess.Popen(  # nosec B603 # an embedded service's own binary, no shell
             argv,
             stdin=subprocess.DEVNULL,
             stdout=output,
@@ -280,11 +281,9 @@ def wait_until_ready(name: str, process: subprocess.Popen[bytes], log: Path, is_
     while True:
         if process.poll() is not None:
             raise ServiceError(f"embedded {name} exited with code {process.returncode}; its log {log}:\n{_tail(log)}")
-        try:
+        with contextlib.suppress(Exception):  # not accepting connections yet: any client error means "try again"
             if is_ready():
                 return
-        except Exception:  # not accepting connections yet: any client error means "try again"
-            pass
         if time.monotonic() > deadline:
             raise ServiceError(f"embedded {name} not ready after {timeout:.0f}s; its log {log}:\n{_tail(log)}")
         time.sleep(0.2)

@@ -93,7 +93,7 @@ def manage(service: Service, *arguments: str, env: dict[str, str]) -> int:
     """Run ``python manage.py ARGUMENTS`` in the service's folder; returns its exit code."""
     command = [sys.executable, "manage.py", *arguments]
     print(f"devstack: {service.name}: {shlex.join(['manage.py', *arguments])}", file=sys.stderr)
-    return subprocess.run(command, cwd=service.folder, env=process_env(env)).returncode
+    return subprocess.run(command, cwd=service.folder, env=process_env(env)).returncode  # nosec B603 # our manage.py, no shell
 
 
 def manage_or_fail(service: Service, *arguments: str, env: dict[str, str]) -> None:
