@@ -5,6 +5,7 @@ They talk to the real Postgres, Redis and Kafka of the test run; nothing here is
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -63,6 +64,37 @@ class FuzzingKey:
         from common.apikeys.services import hash_key
 
         ApiKey.objects.create(name="fuzz", prefix=self.raw_key[:10], key_hash=hash_key(self.raw_key), scopes=self.scopes)
+
+
+@pytest.fixture
+def dead_letter_topic() -> Iterator[str]:
+    """A dead-letter topic of the test's own, in force for the test."""
+    from django.test import override_settings
+
+    from common.messaging.kafka import discard_producer, ensure_topics
+
+    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
+    ensure_topics([topic])
+    discard_producer()
+    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
+        yield topic
+    discard_producer()
+
+
+@contextlib.contextmanager
+def database_refuses_new_rows(model) -> Iterator[None]:
+    """The database refuses every new row of ``model``'s table, with an error that holds the row's values
+    (``Failing row contains (...)``): a real failure whose text must never reach a log."""
+    from django.db import connection
+
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT refuses_every_row CHECK (false) NOT VALID")  # nosec B608 # a model's table name
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT refuses_every_row")  # nosec B608 # a model's table name
 
 
 @pytest.fixture

@@ -2,23 +2,10 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.test import override_settings
 
 from common.events import CloudEvent, new_event
 from common.events.payloads import USER_CREATED, UserCreated
 from common.messaging import registry
-from common.messaging.kafka import discard_producer, ensure_topics
-
-
-@pytest.fixture
-def dead_letter_topic():
-    """A dead-letter topic of the test's own, in force for the test."""
-    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
-    ensure_topics([topic])
-    discard_producer()
-    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
-        yield topic
-    discard_producer()
 
 
 @pytest.fixture

@@ -7,25 +7,20 @@ the project's formatters (tracebacks included). The failures are real: the datab
 (its error, ``Failing row contains (...)``, holds every value of the row).
 """
 
-import contextlib
 import secrets
-import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.test import override_settings
 from support import CustomerHistory
 
 from accounts.models import CreditAccount
 from analysis.models import LimitRequest
 from analysis.services import request_limit
 from analysis.tasks import decide_limit_request_task
-from common.messaging.kafka import discard_producer, ensure_topics
 from common.messaging.tasks import process_event, process_events
 from common.outbox.tasks import relay_outbox
-from common.testing import read_topic
+from common.testing import database_refuses_new_rows, read_topic
 from common.testing_logs import every_log_line, found_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -53,29 +48,6 @@ def hand_off(*events) -> dict:
     return process_events.apply(args=[[event.model_dump_json() for event in events]]).get()
 
 
-@contextlib.contextmanager
-def database_refuses(model):
-    """The database refuses every new row of ``model``'s table, with an error that holds the row's values."""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT leak_probe_refuses_all CHECK (false) NOT VALID")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT leak_probe_refuses_all")
-
-
-@pytest.fixture
-def dead_letter_topic():
-    topic = f"test.dlq.{uuid.uuid4().hex[:8]}"
-    ensure_topics([topic])
-    discard_producer()
-    with override_settings(KAFKA_DEAD_LETTER_TOPIC=topic):
-        yield topic
-    discard_producer()
-
-
 class TestTheCaptureItself:
     def test_it_sees_info_lines_whatever_the_configured_level(self):
         with every_log_line() as lines:
@@ -100,7 +72,7 @@ class TestFailures:
     def test_an_event_that_keeps_failing_is_dead_lettered_without_writing_its_data(self, task_queue, dead_letter_topic):
         customer = Customer()
         event = customer.created()
-        with every_log_line() as lines, database_refuses(CreditAccount):
+        with every_log_line() as lines, database_refuses_new_rows(CreditAccount):
             assert hand_off(event) == {"retrying": 1}
             [alone] = task_queue.messages("common.messaging.process_event")
             outcome = process_event.apply(args=alone["args"], retries=alone["retries"]).get()
@@ -114,7 +86,7 @@ class TestFailures:
         hand_off(customer.created())
         account = CreditAccount.objects.get(user_id=customer.user_id)
         limit_request = request_limit(account_id=account.id, requested_limit=account.credit_limit + 1000)
-        with every_log_line() as lines, database_refuses(CreditAccount):  # the account's row holds income and birth date
+        with every_log_line() as lines, database_refuses_new_rows(CreditAccount):  # the account's row holds income and birth date
             result = decide_limit_request_task.apply(args=[str(limit_request.id)])
         assert result.failed() and LimitRequest.objects.get(id=limit_request.id).status == "pending"
         assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"

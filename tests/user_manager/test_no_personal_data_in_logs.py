@@ -7,7 +7,6 @@ No line may hold a customer's tax id (digits or formatted), email, income, phone
 date, nor the API key of the request.
 """
 
-import contextlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -15,12 +14,12 @@ from urllib.parse import quote
 
 import pytest
 from customer_data import fresh_cpf
-from django.db import connection
 from django.test import Client
 from test_outages import database_away
 
 from common.apikeys.services import issue_api_key
 from common.outbox.tasks import relay_outbox
+from common.testing import database_refuses_new_rows
 from common.testing_logs import every_log_line, found_in
 from users.models import Customer
 
@@ -207,19 +206,6 @@ class TestApiKeys:
         assert_nothing_personal(lines, extra={"API key": read_only})
 
 
-@contextlib.contextmanager
-def database_refuses_new_customers():
-    """The database refuses every new customer row: its error (``Failing row contains (...)``) holds them all."""
-    table = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT leak_probe_refuses_all CHECK (false) NOT VALID")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT leak_probe_refuses_all")
-
-
 class TestFailures:
     def test_a_database_away_is_503_and_writes_nothing_personal(self, client, api_key):
         person = Person()
@@ -232,7 +218,7 @@ class TestFailures:
 
     def test_an_unexpected_database_error_is_500_and_writes_nothing_personal(self, client, api_key):
         person = Person()
-        with every_log_line() as lines, database_refuses_new_customers():
+        with every_log_line() as lines, database_refuses_new_rows(Customer):
             response = register(client, person.body())
         assert (response.status_code, response.json()["code"]) == (500, "INTERNAL_ERROR")
         assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"
