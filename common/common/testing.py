@@ -89,12 +89,12 @@ def database_refuses_new_rows(model) -> Iterator[None]:
 
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT refuses_every_row CHECK (false) NOT VALID")  # nosec B608 # a model's table name
+        cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT refuses_every_row CHECK (false) NOT VALID")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT refuses_every_row")  # nosec B608 # a model's table name
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT refuses_every_row")
 
 
 @pytest.fixture
