@@ -84,7 +84,7 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
     return api
 
 
-def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, Any]:
+def error_responses(*codes: ErrorCode) -> dict[int, Any]:
     """The error responses of an endpoint for its OpenAPI schema: ``codes`` (what its services refuse
     with) plus what every endpoint can answer (invalid input, a missing key or scope, a rate limit,
     an outage).
@@ -92,9 +92,13 @@ def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, 
     Each code is one schema named after it whose ``code`` is that constant; a status with several
     codes declares their union, so clients and schemathesis see exactly which codes can come back.
     """
-    every = [ErrorCode.VALIDATION_ERROR, ErrorCode.RATE_LIMITED, ErrorCode.SERVICE_UNAVAILABLE]
-    if authenticated:
-        every += [ErrorCode.NOT_AUTHENTICATED, ErrorCode.INSUFFICIENT_SCOPE]
+    every = [
+        ErrorCode.VALIDATION_ERROR,
+        ErrorCode.NOT_AUTHENTICATED,
+        ErrorCode.INSUFFICIENT_SCOPE,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.SERVICE_UNAVAILABLE,
+    ]
     by_status: dict[int, list[type[Schema]]] = {}
     for code in dict.fromkeys([*codes, *every]):
         by_status.setdefault(code.status, []).append(_error_schema(code))
