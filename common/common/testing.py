@@ -82,6 +82,35 @@ def dead_letter_topic() -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def cache_away() -> Iterator[None]:
+    """The cache (Redis) pointed at a port nothing listens on: every call to it fails at once."""
+    import copy
+
+    from django.conf import settings
+    from django.test import override_settings
+
+    caches = copy.deepcopy(settings.CACHES)
+    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
+    with override_settings(CACHES=caches):
+        yield
+
+
+@contextlib.contextmanager
+def database_away() -> Iterator[None]:
+    """The test's database connection re-opened against a port nothing listens on, then restored."""
+    from django.db import connection
+
+    real_port, real_host = connection.settings_dict.get("PORT"), connection.settings_dict.get("HOST")
+    connection.close()
+    connection.settings_dict["PORT"], connection.settings_dict["HOST"] = free_port(), "127.0.0.1"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"], connection.settings_dict["HOST"] = real_port, real_host
+
+
+@contextlib.contextmanager
 def database_refuses_new_rows(model) -> Iterator[None]:
     """The database refuses every new row of ``model``'s table, with an error that holds the row's values
     (``Failing row contains (...)``): a real failure whose text must never reach a log."""

@@ -4,18 +4,15 @@ with ``Retry-After``, the seconds until the window ends; with Redis away it lets
 
 The limits are set small per test (the defaults are far above what any suite sends)."""
 
-import contextlib
-import copy
 import logging
 import time
 
 import pytest
-from django.conf import settings as django_settings
-from django.test import Client, RequestFactory, override_settings
+from django.test import Client, RequestFactory
 
 from common import ratelimit
-from common.devstack.services import free_port  # a port nothing listens on
 from common.ratelimit import WRITES, RateLimit, counted_address
+from common.testing import cache_away
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -145,15 +142,6 @@ class TestWindow:
         assert read(reader).status_code == 200
 
 
-@contextlib.contextmanager
-def redis_away():
-    """The cache, and so the counters, pointed at a port nothing listens on."""
-    caches = copy.deepcopy(django_settings.CACHES)
-    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
-    with override_settings(CACHES=caches):
-        yield
-
-
 class TestRedisAway:
     @pytest.mark.django_db(transaction=True)
     def test_requests_go_through_and_the_outage_is_logged_without_key_or_address(self, api_client, limits, caplog, monkeypatch):
@@ -161,7 +149,7 @@ class TestRedisAway:
         monkeypatch.setattr(ratelimit, "_last_warning", float("-inf"))
         reader = api_client("users:read")
         key = reader.defaults["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
-        with redis_away(), caplog.at_level(logging.WARNING, logger="common.ratelimit"):
+        with cache_away(), caplog.at_level(logging.WARNING, logger="common.ratelimit"):
             statuses = [read(reader).status_code for _ in range(3)]
             unauthenticated = read(Client()).status_code
         assert statuses == [200, 200, 200] and unauthenticated == 401

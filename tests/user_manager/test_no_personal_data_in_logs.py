@@ -15,11 +15,10 @@ from urllib.parse import quote
 import pytest
 from customer_data import fresh_cpf
 from django.test import Client
-from test_outages import database_away
 
 from common.apikeys.services import issue_api_key
 from common.outbox.tasks import relay_outbox
-from common.testing import database_refuses_new_rows
+from common.testing import database_away, database_refuses_new_rows
 from common.testing_logs import every_log_line, found_in
 from users.models import Customer
 

@@ -1,43 +1,18 @@
 """A backing service away during a request: a committed change always answers success, anything else
-is a JSON error that changed nothing (503 ``service_unavailable`` with ``Retry-After``), never Django's
+is a JSON error that changed nothing (503 ``SERVICE_UNAVAILABLE`` with ``Retry-After``), never Django's
 HTML page. The outages are real: the cache pointed at a closed port, the database connection
 re-opened against a closed port."""
 
-import contextlib
-import copy
 
 import pytest
 from celery import current_app
 from customer_data import customer_body
-from django.conf import settings
-from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client
 
-from common.devstack.services import free_port  # a port nothing listens on
+from common.testing import cache_away, database_away
 from users.models import Customer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@contextlib.contextmanager
-def redis_cache_away():
-    caches = copy.deepcopy(settings.CACHES)
-    caches["default"]["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"
-    with override_settings(CACHES=caches):
-        yield
-
-
-@contextlib.contextmanager
-def database_away():
-    real_port = connection.settings_dict.get("PORT")
-    connection.close()
-    connection.settings_dict["PORT"], host = free_port(), connection.settings_dict.get("HOST")
-    connection.settings_dict["HOST"] = "127.0.0.1"
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict["PORT"], connection.settings_dict["HOST"] = real_port, host
 
 
 def queued_tasks() -> int:
@@ -52,7 +27,7 @@ def purge_task_queue() -> None:
 
 class TestCacheAway:
     def test_a_registration_commits_and_answers_201(self, writer):
-        with redis_cache_away():
+        with cache_away():
             response = writer.post("/api/v1/users", customer_body(), content_type="application/json")
         assert response.status_code == 201, response.content
         assert Customer.objects.filter(id=response.json()["id"]).exists()
@@ -60,7 +35,7 @@ class TestCacheAway:
     def test_a_change_commits_answers_200_and_still_asks_for_the_relay(self, create_customer, writer):
         created = create_customer()
         purge_task_queue()
-        with redis_cache_away():
+        with cache_away():
             response = writer.post(f"/api/v1/users/{created['id']}/block", content_type="application/json")
         assert response.status_code == 200, response.content
         assert Customer.objects.get(id=created["id"]).status == "blocked"
@@ -68,7 +43,7 @@ class TestCacheAway:
 
     def test_reads_come_from_the_database(self, create_customer, reader):
         created = create_customer()
-        with redis_cache_away():
+        with cache_away():
             response = reader.get(f"/api/v1/users/{created['id']}")
         assert response.status_code == 200 and response.json()["full_name"] == created["full_name"]
 
@@ -77,7 +52,7 @@ class TestCacheAway:
     ):
         created = create_customer(full_name="Ana Souza")
         assert reader.get(f"/api/v1/users/{created['id']}").json()["full_name"] == "Ana Souza"  # cached now
-        with redis_cache_away():
+        with cache_away():
             changed = writer.patch(f"/api/v1/users/{created['id']}", {"full_name": "Ana Lima"}, content_type="application/json")
         assert changed.status_code == 200
         assert reader.get(f"/api/v1/users/{created['id']}").json()["full_name"] == "Ana Lima"
