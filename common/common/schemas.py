@@ -31,6 +31,8 @@ TEXT_PATTERN = f"^[^{_CONTROL}]*$"
 NON_BLANK_TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 # Above zero, at most 12 digits before the point and 2 after it (what a NUMERIC(14, 2) holds), no leading zero.
 POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
+# The same, zero allowed (an income).
+NOT_NEGATIVE_MONEY_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
 
 
 class _NoControlCharacters:
@@ -61,10 +63,19 @@ NON_BLANK = StringConstraints(pattern=NON_BLANK_TEXT_PATTERN)
 STRIPPED = AfterValidator(str.strip)
 
 
-def _money_text(value: object) -> object:
-    if not isinstance(value, str) or not re.fullmatch(POSITIVE_MONEY_PATTERN, value):
-        raise ValueError('must be a decimal string above zero with at most 2 decimal places, e.g. "1500.00"')
-    return value
+def money_text(pattern: str, *, meaning: str, example: str) -> tuple[BeforeValidator, WithJsonSchema]:
+    """What makes a ``Decimal`` field take money as the API does: a decimal string matching ``pattern``
+    (never a JSON number, which a client may have read as a float), declared so in the JSON schema."""
+
+    def decimal_string(value: object) -> object:
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            raise ValueError(f'must be {meaning}, e.g. "{example}"')
+        return value
+
+    description = f'{meaning[0].upper()}{meaning[1:]}, e.g. "{example}".'
+    return BeforeValidator(decimal_string), WithJsonSchema(
+        {"type": "string", "pattern": pattern, "description": description, "examples": [example]}
+    )
 
 
 Money = Annotated[
@@ -74,13 +85,5 @@ Money = Annotated[
 ]
 MoneyIn = Annotated[
     Decimal,
-    BeforeValidator(_money_text),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": POSITIVE_MONEY_PATTERN,
-            "description": 'A decimal string above zero with at most 2 places, e.g. "1500.00".',
-            "examples": ["1500.00"],
-        }
-    ),
+    *money_text(POSITIVE_MONEY_PATTERN, meaning="a decimal string above zero with at most 2 decimal places", example="1500.00"),
 ]

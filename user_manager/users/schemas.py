@@ -12,20 +12,11 @@ from typing import Annotated, Any, Literal
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from ninja import Field, Schema
-from pydantic import BaseModel, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, StringConstraints
 
-from common.schemas import NO_CONTROL_CHARACTERS, STRIPPED, Money
+from common.schemas import NO_CONTROL_CHARACTERS, NOT_NEGATIVE_MONEY_PATTERN, STRIPPED, Money, money_text
 from users import rules
 from users.models import Customer, CustomerStatus
-
-# Not negative, at most 12 digits before the point and 2 after it (rules.MonthlyIncome), no leading zero.
-INCOME_PATTERN = r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$"
-
-
-def _income_text(value: object) -> object:
-    if not isinstance(value, str) or not re.fullmatch(INCOME_PATTERN, value):
-        raise ValueError('must be a decimal string, not negative, with at most 2 decimal places, e.g. "5000.00"')
-    return value
 
 
 def _never_null(schema: dict[str, Any]) -> None:
@@ -52,8 +43,9 @@ TaxId = Annotated[rules.TaxId, Field(description="CPF, formatted (123.456.789-09
 BirthDate = Annotated[rules.BirthDate, Field(description="In the past, from 1900.", examples=["1990-05-01"])]
 MonthlyIncome = Annotated[
     rules.MonthlyIncome,
-    BeforeValidator(_income_text),
-    WithJsonSchema({"type": "string", "pattern": INCOME_PATTERN, "description": "A decimal string.", "examples": ["5000.00"]}),
+    *money_text(
+        NOT_NEGATIVE_MONEY_PATTERN, meaning="a decimal string, not negative, with at most 2 decimal places", example="5000.00"
+    ),
 ]
 Phone = Annotated[rules.Phone, Field(description="E.164, e.g. +5511987654321; empty for none.", examples=["+5511987654321"])]
 SearchText = Annotated[str, StringConstraints(max_length=100), NO_CONTROL_CHARACTERS, STRIPPED]
