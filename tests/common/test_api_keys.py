@@ -1,7 +1,6 @@
 """API keys: issued once, stored hashed, checked per scope; one JSON error shape for refusals; an optional
 expiry and a revocation that every process honours at once; the last use recorded; never a key in a log."""
 
-import logging
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,7 +9,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
 from django_redis import get_redis_connection
 
@@ -18,9 +17,9 @@ from common.apikeys import services, usage
 from common.apikeys.models import ApiKey
 from common.apikeys.revocations import publish
 from common.apikeys.services import hash_key, issue_api_key, revoke_api_key
-from common.devstack.services import free_port
 from common.errors import DomainError, ErrorCode
-from common.testing import wait_until
+from common.testing import cache_away, wait_until
+from common.testing_logs import every_log_line
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +35,6 @@ def revoked_behind_this_process(key: ApiKey) -> None:
     """What another process's revocation leaves in the database and Redis, announced to no one."""
     ApiKey.objects.filter(id=key.id).update(revoked_at=timezone.now())
     cache.delete(services._cache_key(key.key_hash))
-
-
-def cache_away():
-    """The cache pointed at a port nothing listens on: every Redis call fails at once."""
-    dead = f"redis://127.0.0.1:{free_port()}/0"
-    return override_settings(CACHES={"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": dead}})
 
 
 @pytest.fixture
@@ -265,33 +258,32 @@ class TestAdmin:
 
 
 class TestNoKeyInLogs:
-    def test_no_raw_key_reaches_a_log_whatever_happens_to_it(self, caplog, monkeypatch, admin_client, capsys):
-        caplog.set_level(logging.DEBUG)
-        caplog.set_level(logging.DEBUG, logger="django")
-        call_command("create_api_key", "--name", "valid", "--scopes", "users:read")
-        valid = capsys.readouterr().out.strip()
-        page = admin_client.post(f"{ADMIN}add/", {"name": "from the admin", "scopes": ["users:read"]}).content.decode()
-        from_the_admin = re.search(r"<code>([^<]+)</code>", page).group(1)
-        revoked_key, revoked = issue_api_key(name="revoked", scopes=["users:read"])
-        call_command("revoke_api_key", "--prefix", revoked_key.prefix)
-        soon = timezone.now() + timedelta(hours=1)
-        _, expired = issue_api_key(name="expired", scopes=["users:read"], expires_at=soon)
-        _, unscoped = issue_api_key(name="unscoped", scopes=["users:write"])
-        raw_keys = [valid, from_the_admin, revoked, expired, unscoped, "us_" + "x" * 43]
+    def test_no_raw_key_reaches_a_log_whatever_happens_to_it(self, monkeypatch, admin_client, capsys):
+        with every_log_line() as lines:
+            call_command("create_api_key", "--name", "valid", "--scopes", "users:read")
+            valid = capsys.readouterr().out.strip()
+            page = admin_client.post(f"{ADMIN}add/", {"name": "from the admin", "scopes": ["users:read"]}).content.decode()
+            from_the_admin = re.search(r"<code>([^<]+)</code>", page).group(1)
+            revoked_key, revoked = issue_api_key(name="revoked", scopes=["users:read"])
+            call_command("revoke_api_key", "--prefix", revoked_key.prefix)
+            soon = timezone.now() + timedelta(hours=1)
+            _, expired = issue_api_key(name="expired", scopes=["users:read"], expires_at=soon)
+            _, unscoped = issue_api_key(name="unscoped", scopes=["users:write"])
+            raw_keys = [valid, from_the_admin, revoked, expired, unscoped, "us_" + "x" * 43]
 
-        def use_every_key():
-            for raw_key in raw_keys:
-                client_with(raw_key).get(URL)
-                Client(headers={"X-API-Key": raw_key}).get(URL)
+            def use_every_key():
+                for raw_key in raw_keys:
+                    client_with(raw_key).get(URL)
+                    Client(headers={"X-API-Key": raw_key}).get(URL)
 
-        use_every_key()
-        monkeypatch.setattr(timezone, "now", lambda: soon)
-        use_every_key()
-        with cache_away():
-            usage._next_record.clear()
             use_every_key()
-            assert not revoke_api_key(key=revoked_key)
-        logged = "\n".join([caplog.text, *(repr(record.__dict__) for record in caplog.records)])
+            monkeypatch.setattr(timezone, "now", lambda: soon)
+            use_every_key()
+            with cache_away():
+                usage._next_record.clear()
+                use_every_key()
+                assert not revoke_api_key(key=revoked_key)
+        logged = "\n".join(lines)
         assert f"API key {revoked_key.prefix} revoked" in logged and "API key cache unavailable" in logged
         for raw_key in raw_keys:
             assert raw_key not in logged
