@@ -87,6 +87,17 @@ class ErrorCode(StrEnum):
     LIMIT_REQUEST_NOT_IN_REVIEW = "LIMIT_REQUEST_NOT_IN_REVIEW", 409, "The limit request is not in manual review."
     INVALID_POLICY = "INVALID_POLICY", 422, "The policy is not consistent."
     POLICY_VERSION_TAKEN = "POLICY_VERSION_TAKEN", 409, "Another policy version was published at the same time; try again."
+    # Card authorizations (credit_manager)
+    AUTHORIZATION_NOT_FOUND = "AUTHORIZATION_NOT_FOUND", 404, "No authorization with this id."
+    AUTHORIZATION_FINAL = "AUTHORIZATION_FINAL", 409, "The authorization is in a final status; it cannot change."
+    NETWORK_REFERENCE_REUSED = (
+        "NETWORK_REFERENCE_REUSED", 409, "This network reference names another authorization request on the account."
+    )
+    CAPTURE_EXCEEDS_AUTHORIZATION = (
+        "CAPTURE_EXCEEDS_AUTHORIZATION", 409, "The capture is more than the authorization allows, tolerance included."
+    )
+    REVERSAL_EXCEEDS_HOLD = "REVERSAL_EXCEEDS_HOLD", 409, "The reversal is more than the amount still held."
+    INVALID_HOLD_RULE = "INVALID_HOLD_RULE", 422, "The hold rule is not valid."
 
 
 class DomainError(Exception):

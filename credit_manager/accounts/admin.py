@@ -28,7 +28,8 @@ class AtOrOverLimitFilter(admin.SimpleListFilter):
         return [("yes", "at or over the limit (no credit available)"), ("no", "credit available")]
 
     def queryset(self, request, queryset):
-        at_or_over = Q(balance__gte=F("credit_limit"), balance__gt=0)
+        owed_and_held = F("balance") + F("held")
+        at_or_over = Q(credit_limit__lte=owed_and_held) & (Q(balance__gt=0) | Q(held__gt=0))
         if self.value() == "yes":
             return queryset.filter(at_or_over)
         if self.value() == "no":
@@ -61,6 +62,7 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
         "status",
         "credit_limit",
         "balance",
+        "held",
         "available",
         "utilisation_percent",
         "current_outcome",
@@ -69,8 +71,8 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
     list_filter = ("status", AtOrOverLimitFilter, UtilisationFilter)
     search_fields = ("=user_id", "=id")
     fields = (
-        "id", "user_id", "status", "credit_limit", "balance", "available", "currency", "decision_in_force", "version",
-        "birth_date", "monthly_income", "opened_at", "updated_at", "history",
+        "id", "user_id", "status", "credit_limit", "balance", "held", "available", "over_limit", "currency",
+        "decision_in_force", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -105,9 +107,12 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
         decisions = reverse("admin:analysis_creditdecision_changelist") + f"?account__id__exact={obj.id}"
         transactions = reverse("admin:ledger_ledgertransaction_changelist") + f"?account__id__exact={obj.id}"
         requests = reverse("admin:analysis_limitrequest_changelist") + f"?account__id__exact={obj.id}"
+        authorizations = reverse("admin:authorizations_authorization_changelist") + f"?account__id__exact={obj.id}"
         return format_html(
-            '<a href="{}">decisions</a> · <a href="{}">transactions</a> · <a href="{}">limit requests</a>',
+            '<a href="{}">decisions</a> · <a href="{}">transactions</a> · <a href="{}">limit requests</a>'
+            ' · <a href="{}">card authorizations</a>',
             decisions,
             transactions,
             requests,
+            authorizations,
         )

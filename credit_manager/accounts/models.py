@@ -1,4 +1,4 @@
-"""Credit accounts: one per customer; available = limit − balance owed (never below zero)."""
+"""Credit accounts: one per customer; available = limit − balance owed − held (never below zero)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 ZERO = Decimal("0.00")
@@ -62,9 +63,14 @@ class AccountStatus(models.TextChoices):
 
 
 class CreditAccount(models.Model):
-    """The customer's credit line. ``balance`` is a running total of the ledger's lines, kept for speed.
+    """The customer's credit line. ``balance`` is a running total of the ledger's lines, ``held`` of the
+    pending card authorizations' holds, both kept for speed.
 
-    ``version`` goes up by one on every change of status, limit or balance; events carry it so
+    A hold stops counting the moment it expires, before any sweep releases it: ``holds`` keeps each
+    pending hold's amount and expiry, so the credit available now is known from the account alone
+    (and from its cached copy).
+
+    ``version`` goes up by one on every change of status, limit, balance or holds; events carry it so
     consumers can tell a newer state from an older one.
     """
 
@@ -73,6 +79,13 @@ class CreditAccount(models.Model):
     status = models.CharField(max_length=10, choices=AccountStatus.choices, default=AccountStatus.PENDING, db_index=True)
     credit_limit = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
     balance = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO, help_text="Owed by the customer.")
+    held = models.DecimalField(
+        max_digits=14, decimal_places=2, default=ZERO,
+        help_text="Reserved by pending card authorizations (an expired one until the sweep releases it).",
+    )  # fmt: skip
+    holds = models.JSONField(
+        default=dict, blank=True, help_text='The pending holds: {authorization id: ["amount", "expires at"]}; held is their sum.'
+    )
     currency = models.CharField(max_length=3, default="BRL")
     birth_date = models.DateField(help_text="From user.created; the analysis needs the customer's age.")
     monthly_income = models.DecimalField(max_digits=14, decimal_places=2, help_text="Latest income user_manager reported.")
@@ -91,6 +104,7 @@ class CreditAccount(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(credit_limit__gte=0), name="account_limit_not_negative"),
             models.CheckConstraint(condition=Q(balance__gte=0), name="account_balance_not_negative"),
+            models.CheckConstraint(condition=Q(held__gte=0), name="account_held_not_negative"),
             models.CheckConstraint(condition=Q(monthly_income__gte=0), name="account_income_not_negative"),
         ]
 
@@ -98,5 +112,18 @@ class CreditAccount(models.Model):
         return f"account of {self.user_id}"
 
     @property
+    def held_in_force(self) -> Decimal:
+        """What the holds not yet expired reserve: the ``held`` that counts against the limit now."""
+        if not self.holds:
+            return ZERO
+        now = timezone.now()
+        return sum((Decimal(amount) for amount, expires_at in self.holds.values() if parse_datetime(expires_at) > now), ZERO)
+
+    @property
     def available(self) -> Decimal:
-        return max(self.credit_limit - self.balance, ZERO)
+        return max(self.credit_limit - self.balance - self.held_in_force, ZERO)
+
+    @property
+    def over_limit(self) -> bool:
+        """Owed and held beyond the limit: after a forced or late card capture, or a limit lowered below them."""
+        return self.balance + self.held_in_force > self.credit_limit

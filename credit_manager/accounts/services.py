@@ -15,12 +15,16 @@ an account can change:
   limit moved, ``credit.limit.changed``
 - :func:`apply_posting`: ``credit.transaction.posted`` (and ``credit.account.closed`` when a posting
   pays off a closing account)
+- :func:`hold_credit`, :func:`release_credit`: card authorizations' holds; the authorization that
+  placed or released them announces its ``credit.authorization.*`` event (built with
+  :func:`account_state`, published with :func:`announce`), and a release that leaves a closing
+  account with nothing owed or held closes it (``credit.account.closed``)
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +32,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from accounts.cache import forget_account_on_commit
-from accounts.models import AccountDecision, AccountStatus, CreditAccount
+from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
 from common.errors import DomainError, ErrorCode
 from common.events import CREDIT_TOPIC, Payload, new_event
 from common.events.payloads import (
@@ -63,7 +67,7 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
         if account is not None:
             return account, False
         account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
-        _publish(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**_state(account)))
+        announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
     return account, True
 
 
@@ -122,8 +126,9 @@ def unfreeze_account(*, user_id: uuid.UUID) -> CreditAccount:
 
 
 def close_account(*, user_id: uuid.UUID) -> CreditAccount:
-    """The customer was closed: close the account now if nothing is owed, else stop purchases and close it
-    on the payment that clears the balance (status ``closing``, announced as frozen)."""
+    """The customer was closed: close the account now if nothing is owed or held, else stop purchases and
+    close it when the last of the balance is paid and the last hold released (status ``closing``,
+    announced as frozen)."""
     with transaction.atomic():
         account = lock_account_of_customer(user_id=user_id)
         _close(account)
@@ -163,25 +168,74 @@ def record_decision(account: CreditAccount, *, decision: AccountDecision) -> Non
     _announce_decision(account, decision, previous_limit=account.credit_limit)
 
 
+def refuse_credit(account: CreditAccount, amount: Decimal) -> DomainError | None:
+    """Why the account cannot take ``amount`` of new credit (a purchase, a card authorization), or None.
+
+    Only an active account gives credit, never above zero nor beyond what is available now.
+    """
+    if amount <= 0:
+        return DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
+    if account.status != AccountStatus.ACTIVE:
+        return DomainError(ErrorCode.ACCOUNT_NOT_ACTIVE, f"New credit is not given on a {account.status} account.")
+    if amount > account.available:
+        return DomainError(ErrorCode.INSUFFICIENT_CREDIT, f"Only {account.available:.2f} of credit is available.")
+    return None
+
+
+def hold_credit(account: CreditAccount, *, hold_id: uuid.UUID, amount: Decimal, expires_at: datetime) -> None:
+    """Reserve ``amount`` (more) for the hold ``hold_id`` until ``expires_at``; the caller checked it may be given."""
+    key = str(hold_id)
+    held = Decimal(account.holds[key][0]) if key in account.holds else ZERO
+    account.holds = {**account.holds, key: [str(held + amount), expires_at.isoformat()]}
+    account.held += amount
+    _save(account, ["held", "holds"], new_version=True)
+
+
+def release_credit(account: CreditAccount, *, hold_id: uuid.UUID, amount: Decimal, for_capture: bool = False) -> None:
+    """Release ``amount`` of the hold ``hold_id`` (all of what it holds at most).
+
+    A closing account left with nothing owed and nothing held closes, unless the hold is released
+    ``for_capture``: the purchase posted next is owed.
+    """
+    key = str(hold_id)
+    holds = dict(account.holds)
+    held, expires_at = holds.pop(key)
+    left = Decimal(held) - amount
+    if left > 0:
+        holds[key] = [str(left), expires_at]
+    account.holds = holds
+    account.held -= amount
+    fields = ["held", "holds"]
+    closes = not for_capture and account.status == AccountStatus.CLOSING and account.balance == 0 and account.held == 0
+    if closes:
+        account.status = AccountStatus.CLOSED
+        fields.append("status")
+    _save(account, fields, new_version=True)
+    if closes:
+        announce(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**account_state(account)))
+
+
 def apply_posting(
     account: CreditAccount, *, transaction_id: uuid.UUID, transaction_type: str, amount: Decimal, owed: Decimal
 ) -> None:
     """A posting of ``amount`` changed the balance owed by ``owed`` (negative when it pays down).
 
     The ledger checks what may be posted; this keeps the account's running balance. The posting that
-    pays off a closing account closes it.
+    pays off a closing account with nothing held closes it.
     """
     account.balance += owed
     fields = ["balance"]
-    closes = account.status == AccountStatus.CLOSING and account.balance == 0
+    closes = account.status == AccountStatus.CLOSING and account.balance == 0 and account.held == 0
     if closes:
         account.status = AccountStatus.CLOSED
         fields.append("status")
     _save(account, fields, new_version=True)
-    posted = CreditTransactionPosted(**_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount)
-    _publish(account, CREDIT_TRANSACTION_POSTED, posted)
+    posted = CreditTransactionPosted(
+        **account_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount
+    )
+    announce(account, CREDIT_TRANSACTION_POSTED, posted)
     if closes:
-        _publish(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**_state(account)))
+        announce(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**account_state(account)))
 
 
 def status_by_decision(account: CreditAccount) -> AccountStatus:
@@ -205,7 +259,7 @@ def _unfreeze(account: CreditAccount) -> None:
 def _close(account: CreditAccount) -> None:
     if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
         return
-    if account.balance == 0:
+    if account.balance == 0 and account.held == 0:
         _set_status(account, AccountStatus.CLOSED, announced_as=CREDIT_ACCOUNT_CLOSED)
     else:
         _set_status(account, AccountStatus.CLOSING, announced_as=CREDIT_ACCOUNT_FROZEN)
@@ -214,21 +268,21 @@ def _close(account: CreditAccount) -> None:
 def _set_status(account: CreditAccount, status: AccountStatus, *, announced_as: str) -> None:
     account.status = status
     _save(account, ["status"], new_version=True)
-    _publish(account, announced_as, CreditAccountState(**_state(account)))
+    announce(account, announced_as, CreditAccountState(**account_state(account)))
 
 
 def _announce_decision(account: CreditAccount, decision: AccountDecision, *, previous_limit: Decimal) -> None:
     completed = CreditAnalysisCompleted(
-        **_state(account),
+        **account_state(account),
         decision_id=decision.id,
         outcome=decision.outcome,
         score=decision.score,
         reason_codes=list(decision.reason_codes),
         policy_version=decision.policy_version,
     )
-    _publish(account, CREDIT_ANALYSIS_COMPLETED, completed)
+    announce(account, CREDIT_ANALYSIS_COMPLETED, completed)
     if account.credit_limit != previous_limit:
-        _publish(account, CREDIT_LIMIT_CHANGED, CreditLimitChanged(**_state(account), previous_limit=previous_limit))
+        announce(account, CREDIT_LIMIT_CHANGED, CreditLimitChanged(**account_state(account), previous_limit=previous_limit))
 
 
 def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> None:
@@ -240,7 +294,7 @@ def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> No
     forget_account_on_commit(account.id)
 
 
-def _state(account: CreditAccount) -> dict[str, Any]:
+def account_state(account: CreditAccount) -> dict[str, Any]:
     """What every credit event carries: the account as it now stands and its latest decision."""
     return {
         "account_id": account.id,
@@ -248,6 +302,7 @@ def _state(account: CreditAccount) -> dict[str, Any]:
         "status": account.status,
         "credit_limit": account.credit_limit,
         "balance": account.balance,
+        "held": account.held_in_force,
         "available": account.available,
         "currency": account.currency,
         "version": account.version,
@@ -259,9 +314,13 @@ def _decision_summary(decision: AccountDecision | None) -> DecisionSummary | Non
     if decision is None:
         return None
     return DecisionSummary(
-        decision_id=decision.id, outcome=decision.outcome, reason_codes=list(decision.reason_codes), decided_at=decision.created_at
+        decision_id=decision.id,
+        outcome=decision.outcome,
+        reason_codes=list(decision.reason_codes),
+        decided_at=decision.created_at,
     )
 
 
-def _publish(account: CreditAccount, event_type: str, payload: Payload) -> None:
+def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
+    """Publish the account's event through the outbox, in the caller's transaction, keyed by its customer."""
     publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))

@@ -12,7 +12,7 @@ globals().update(
     service_settings(
         service="credit_manager",
         base_dir=Path(__file__).resolve().parent.parent,
-        apps=["common.idempotency", "accounts", "analysis", "ledger"],
+        apps=["common.idempotency", "accounts", "analysis", "ledger", "authorizations"],
         consumed_topics=[USERS_TOPIC],
         api_scopes=["credit:read", "credit:write"],
     )
@@ -26,6 +26,11 @@ CELERY_BEAT_SCHEDULE |= {  # noqa: F821 - defined by service_settings above
     "limit-requests-sweep": {
         "task": "analysis.requeue_pending_limit_requests",
         "schedule": timedelta(seconds=LIMIT_REQUEST_SWEEP_SECONDS),
+    },
+    # Holds past their expiry no longer count; the sweep records their expiry and announces it.
+    "authorization-expiry-sweep": {
+        "task": "authorizations.expire_due_holds",
+        "schedule": timedelta(seconds=environ.Env().int("AUTHORIZATION_EXPIRY_SWEEP_SECONDS", default=60)),
     },
     # Only credit_manager's POSTs take an Idempotency-Key; keys past their retention are forgotten.
     "idempotency-purge": {"task": "common.idempotency.purge_expired_keys", "schedule": timedelta(hours=1)},

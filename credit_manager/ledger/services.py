@@ -13,7 +13,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import AccountStatus, CreditAccount
-from accounts.services import apply_posting, lock_account
+from accounts.services import apply_posting, lock_account, refuse_credit
 from common.errors import DomainError, ErrorCode
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
@@ -39,23 +39,36 @@ def post_transaction(
 ) -> LedgerTransaction:
     """Post a purchase, payment or refund.
 
-    A purchase needs an active account (else ``ACCOUNT_NOT_ACTIVE``) and enough available credit
-    (else ``INSUFFICIENT_CREDIT``). Payments and refunds are taken on any account not closed
-    (``ACCOUNT_CLOSED``) and never for more than the balance owed.
+    A purchase is a card authorization captured at once: the same rules give the credit (an active
+    account, else ``ACCOUNT_NOT_ACTIVE``; enough available credit, holds counted, else
+    ``INSUFFICIENT_CREDIT``), with no hold in between. Payments and refunds are taken on any account
+    not closed (``ACCOUNT_CLOSED``) and never for more than the balance owed.
     """
     type = TransactionType(type)
     direction, counter = CUSTOMER_POSTINGS[type]
     with transaction.atomic():
         account = lock_account(account_id=account_id)
-        if type == TransactionType.PURCHASE:
-            if account.status != AccountStatus.ACTIVE:
-                raise DomainError(ErrorCode.ACCOUNT_NOT_ACTIVE, f"Purchases are not accepted on a {account.status} account.")
-            if amount > account.available:
-                raise DomainError(ErrorCode.INSUFFICIENT_CREDIT, f"Only {account.available:.2f} of credit is available.")
+        refusal = refuse_credit(account, amount) if type == TransactionType.PURCHASE else None
+        if refusal is not None:
+            raise refusal
         return _post(
             account, type=type, direction=direction, counter=counter, amount=amount,
             description=description, external_reference=external_reference,
         )  # fmt: skip
+
+
+def post_card_capture(account: CreditAccount, *, amount: Decimal, description: str, external_reference: str) -> LedgerTransaction:
+    """Post the purchase a card authorization captures, on the account its caller locked.
+
+    The authorization already gave the credit, so neither the account's status nor its available
+    credit is checked again (a blocked customer's earlier purchases are still owed, and a capture
+    may take the account over its limit); a closed account takes nothing.
+    """
+    direction, counter = CUSTOMER_POSTINGS[TransactionType.PURCHASE]
+    return _post(
+        account, type=TransactionType.PURCHASE, direction=direction, counter=counter, amount=amount,
+        description=description, external_reference=external_reference,
+    )  # fmt: skip
 
 
 def post_adjustment(

@@ -15,7 +15,15 @@ from common.events.payloads import PAYLOADS, UserCreated, UserStatusChanged, Use
 
 CUSTOMER_STATE = {"user_id", "version", "status", "birth_date", "monthly_income"}
 DECISION = {"last_decision.decision_id", "last_decision.outcome", "last_decision.reason_codes", "last_decision.decided_at"}
-ACCOUNT_STATE = {"account_id", "user_id", "status", "credit_limit", "balance", "available", "currency", "version", *DECISION}
+ACCOUNT_STATE = {
+    "account_id", "user_id", "status", "credit_limit", "balance", "held", "available", "currency", "version", *DECISION
+}  # fmt: skip
+# A merchant is a business, not a person: its name and category say what a hold was for.
+AUTHORIZATION = ACCOUNT_STATE | {
+    "authorization_id", "authorization_status", "network_reference", "merchant.name", "merchant.mcc", "merchant.country",
+    "amount", "authorized_amount", "held_amount", "captured_amount", "released_amount", "reason_code", "transaction_id",
+    "over_limit",
+}  # fmt: skip
 
 FIELDS = {
     "user.created": CUSTOMER_STATE,
@@ -30,6 +38,12 @@ FIELDS = {
     "credit.account.frozen": ACCOUNT_STATE,
     "credit.account.unfrozen": ACCOUNT_STATE,
     "credit.account.closed": ACCOUNT_STATE,
+    "credit.authorization.approved": AUTHORIZATION,
+    "credit.authorization.declined": AUTHORIZATION,
+    "credit.authorization.incremented": AUTHORIZATION,
+    "credit.authorization.captured": AUTHORIZATION,
+    "credit.authorization.reversed": AUTHORIZATION,
+    "credit.authorization.expired": AUTHORIZATION,
 }
 
 # Who the customer is and how to reach them stay in user_manager: credit analysis needs none of it.

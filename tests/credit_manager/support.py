@@ -101,3 +101,30 @@ def post(client, account: CreditAccount, body: dict, *, key: str | None = None):
 
 def purchase(amount: str, **fields) -> dict:
     return {"type": "purchase", "amount": amount, **fields}
+
+
+def request_authorization(
+    client, account: CreditAccount, amount: str, *, mcc: str = "5411", reference: str | None = None, key: str | None = None
+):
+    """POST /accounts/{id}/authorizations as a card network sends it (a fresh reference and key unless given)."""
+    body = {
+        "amount": amount,
+        "merchant": {"name": "Mercado Azul", "mcc": mcc, "country": "BR"},
+        "network_reference": reference or uuid.uuid4().hex,
+    }
+    return client.post(
+        f"/api/v1/accounts/{account.id}/authorizations",
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )
+
+
+def change_authorization(client, authorization_id, step: str, body: dict | None = None, *, key: str | None = None):
+    """POST /authorizations/{id}/{increments|captures|reversals}."""
+    return client.post(
+        f"/api/v1/authorizations/{authorization_id}/{step}",
+        body or {},
+        content_type="application/json",
+        headers={"Idempotency-Key": key or uuid.uuid4().hex},
+    )

@@ -28,7 +28,9 @@ class TestSummary:
             "status": "active",
             "credit_limit": "16000.00",
             "balance": "0.00",
+            "held": "0.00",
             "available": "16000.00",
+            "over_limit": False,
             "currency": "BRL",
             "version": 2,
             "current_decision": {

@@ -52,6 +52,7 @@ class TestOnboarding:
             "status": "active",
             "credit_limit": "16000.00",
             "balance": "0.00",
+            "held": "0.00",
             "available": "16000.00",
             "currency": "BRL",
             "version": 2,

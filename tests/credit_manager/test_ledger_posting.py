@@ -58,6 +58,7 @@ class TestPurchase:
             "status": "active",
             "credit_limit": "16000.00",
             "balance": "100.00",
+            "held": "0.00",
             "available": "15900.00",
             "currency": "BRL",
             "version": 3,

@@ -65,13 +65,15 @@ class DecisionSummary(Payload):
 
 class CreditAccountState(Payload):
     """The account as it stands after a change, with its latest decision; ``version`` counts the changes
-    of its status, limit and balance. Published before events carried it, ``last_decision`` is absent."""
+    of its status, limit, balance and holds. Published before events carried them, ``last_decision`` is
+    absent and ``held`` is zero (there were no holds)."""
 
     account_id: uuid.UUID
     user_id: uuid.UUID
     status: str
     credit_limit: Money
     balance: Money
+    held: Money = Decimal("0.00")
     available: Money
     currency: str = "BRL"
     version: int = Field(ge=1)
@@ -96,6 +98,33 @@ class CreditTransactionPosted(CreditAccountState):
     amount: Money
 
 
+class Merchant(Payload):
+    name: str
+    mcc: str
+    country: str | None = None
+
+
+class CreditAuthorizationChanged(CreditAccountState):
+    """Shared by the ``credit.authorization.*`` events: the account after the change, and the authorization.
+
+    ``amount`` is what this event is about (requested, incremented, captured, released); the
+    authorization's own totals follow. ``reason_code`` says why a request or increment was declined.
+    """
+
+    authorization_id: uuid.UUID
+    authorization_status: str
+    network_reference: str
+    merchant: Merchant
+    amount: Money
+    authorized_amount: Money
+    held_amount: Money
+    captured_amount: Money
+    released_amount: Money
+    reason_code: str | None = None
+    transaction_id: uuid.UUID | None = None
+    over_limit: bool = False
+
+
 USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 USER_BLOCKED = "user.blocked"
@@ -108,6 +137,20 @@ CREDIT_TRANSACTION_POSTED = "credit.transaction.posted"
 CREDIT_ACCOUNT_FROZEN = "credit.account.frozen"
 CREDIT_ACCOUNT_UNFROZEN = "credit.account.unfrozen"
 CREDIT_ACCOUNT_CLOSED = "credit.account.closed"
+CREDIT_AUTHORIZATION_APPROVED = "credit.authorization.approved"
+CREDIT_AUTHORIZATION_DECLINED = "credit.authorization.declined"
+CREDIT_AUTHORIZATION_INCREMENTED = "credit.authorization.incremented"
+CREDIT_AUTHORIZATION_CAPTURED = "credit.authorization.captured"
+CREDIT_AUTHORIZATION_REVERSED = "credit.authorization.reversed"
+CREDIT_AUTHORIZATION_EXPIRED = "credit.authorization.expired"
+CREDIT_AUTHORIZATION_EVENTS = (
+    CREDIT_AUTHORIZATION_APPROVED,
+    CREDIT_AUTHORIZATION_DECLINED,
+    CREDIT_AUTHORIZATION_INCREMENTED,
+    CREDIT_AUTHORIZATION_CAPTURED,
+    CREDIT_AUTHORIZATION_REVERSED,
+    CREDIT_AUTHORIZATION_EXPIRED,
+)
 
 PAYLOADS: dict[str, type[Payload]] = {
     USER_CREATED: UserCreated,
@@ -122,4 +165,4 @@ PAYLOADS: dict[str, type[Payload]] = {
     CREDIT_ACCOUNT_FROZEN: CreditAccountState,
     CREDIT_ACCOUNT_UNFROZEN: CreditAccountState,
     CREDIT_ACCOUNT_CLOSED: CreditAccountState,
-}
+} | dict.fromkeys(CREDIT_AUTHORIZATION_EVENTS, CreditAuthorizationChanged)

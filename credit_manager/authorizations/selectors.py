@@ -1,0 +1,68 @@
+"""Reads of card authorizations, the hold rules in force, and the check that every account's holds add up."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import ZERO, CreditAccount
+from authorizations.models import Authorization, AuthorizationStatus, HoldRule
+from common.errors import DomainError, ErrorCode
+
+
+def hold_rule_for(mcc: str) -> HoldRule:
+    """The newest rule of the merchant category, else the newest default rule (a migration creates one)."""
+    rule = HoldRule.objects.filter(mcc__in=[mcc, ""]).order_by("-mcc", "-version").first()
+    if rule is None:
+        raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, "No hold rule is in force.")
+    return rule
+
+
+def rules_in_force() -> QuerySet[HoldRule]:
+    """The newest version of each category's rule."""
+    return HoldRule.objects.order_by("mcc", "-version").distinct("mcc")
+
+
+def authorization_get(*, authorization_id: uuid.UUID) -> Authorization:
+    authorization = Authorization.objects.prefetch_related("history").filter(id=authorization_id).first()
+    if authorization is None:
+        raise DomainError(ErrorCode.AUTHORIZATION_NOT_FOUND)
+    return authorization
+
+
+def authorization_list(*, account_id: uuid.UUID, status: str | None = None) -> QuerySet[Authorization]:
+    """The account's authorizations, newest first (404 for an unknown account, not an empty page)."""
+    if not CreditAccount.objects.filter(id=account_id).exists():
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
+    authorizations = Authorization.objects.filter(account_id=account_id).order_by("-created_at", "-id")
+    return authorizations.filter(status=status) if status else authorizations
+
+
+@dataclass(frozen=True)
+class HoldMismatch:
+    account_id: uuid.UUID
+    held: Decimal  # what the account says it holds
+    pending: Decimal  # what its pending authorizations hold
+
+
+def check_holds() -> tuple[int, list[HoldMismatch]]:
+    """Compare every account's ``held`` and ``holds`` with its pending authorizations; return how many
+    accounts hold something and those whose figures disagree."""
+    pending: dict[uuid.UUID, dict[str, Decimal]] = defaultdict(dict)
+    rows = Authorization.objects.filter(status=AuthorizationStatus.PENDING).values_list("account_id", "id", "held_amount")
+    for account_id, authorization_id, held in rows.iterator():
+        pending[account_id][str(authorization_id)] = held
+    has_pending = Exists(Authorization.objects.filter(account=OuterRef("pk"), status=AuthorizationStatus.PENDING))
+    accounts = CreditAccount.objects.filter(~Q(held=0) | ~Q(holds={}) | has_pending).only("id", "held", "holds").order_by("id")
+    checked, mismatches = 0, []
+    for account in accounts.iterator():
+        checked += 1
+        expected = pending.get(account.id, {})
+        kept = {key: Decimal(amount) for key, (amount, _) in account.holds.items()}
+        if account.held != sum(expected.values(), ZERO) or kept != expected:
+            mismatches.append(HoldMismatch(account_id=account.id, held=account.held, pending=sum(expected.values(), ZERO)))
+    return checked, mismatches
