@@ -11,6 +11,7 @@ from common.events import CloudEvent, new_event
 from common.events.payloads import (
     CREDIT_ACCOUNT_OPENED,
     CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_AUTHORIZATION_EVENTS,
     CREDIT_LIMIT_CHANGED,
     CREDIT_TRANSACTION_POSTED,
     PAYLOADS,
@@ -61,6 +62,7 @@ def credit_event(
     status: str = "pending",
     credit_limit: str = "0.00",
     balance: str = "0.00",
+    held: str = "0.00",
     minutes: int = 0,
     last_decision: DecisionSummary | None = None,
 ) -> CloudEvent:
@@ -72,7 +74,8 @@ def credit_event(
         "status": status,
         "credit_limit": Decimal(credit_limit),
         "balance": Decimal(balance),
-        "available": Decimal(credit_limit) - Decimal(balance),
+        "held": Decimal(held),
+        "available": Decimal(credit_limit) - Decimal(balance) - Decimal(held),
         "version": version,
         "last_decision": last_decision,
     }
@@ -80,6 +83,12 @@ def credit_event(
         CREDIT_LIMIT_CHANGED: {"previous_limit": Decimal("0.00")},
         CREDIT_TRANSACTION_POSTED: {"transaction_id": uuid.uuid4(), "transaction_type": "purchase", "amount": Decimal(balance)},
     }.get(event_type, {})
+    if event_type in CREDIT_AUTHORIZATION_EVENTS:
+        extra = {
+            "authorization_id": uuid.UUID(int=2), "authorization_status": "pending", "network_reference": "net-1",
+            "merchant": {"name": "Mercado Azul", "mcc": "5411"}, "amount": Decimal(held), "authorized_amount": Decimal(held),
+            "held_amount": Decimal(held), "captured_amount": Decimal(0), "released_amount": Decimal(0),
+        }  # fmt: skip
     if event_type == CREDIT_ANALYSIS_COMPLETED:
         own = state["last_decision"] = last_decision or decision(minutes=minutes)
         extra = {

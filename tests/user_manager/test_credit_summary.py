@@ -14,6 +14,9 @@ from common.events.payloads import (
     CREDIT_ACCOUNT_OPENED,
     CREDIT_ACCOUNT_UNFROZEN,
     CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_AUTHORIZATION_APPROVED,
+    CREDIT_AUTHORIZATION_CAPTURED,
+    CREDIT_AUTHORIZATION_EVENTS,
     CREDIT_LIMIT_CHANGED,
     CREDIT_TRANSACTION_POSTED,
 )
@@ -30,6 +33,7 @@ ALL_CREDIT_TYPES = [
     CREDIT_ACCOUNT_FROZEN,
     CREDIT_ACCOUNT_UNFROZEN,
     CREDIT_ACCOUNT_CLOSED,
+    *CREDIT_AUTHORIZATION_EVENTS,
 ]
 
 
@@ -48,6 +52,8 @@ class TestFilledByCreditEvents:
         assert credit_of(reader, customer["id"]) == {
             "status": "pending",
             "credit_limit": "0.00",
+            "balance": "0.00",
+            "held": "0.00",
             "available": "0.00",
             "last_decision": None,
             "updated_at": at(1),
@@ -65,6 +71,8 @@ class TestFilledByCreditEvents:
         assert credit_of(reader, customer["id"]) == {
             "status": "active",
             "credit_limit": "3000.00",
+            "balance": "0.00",
+            "held": "0.00",
             "available": "3000.00",
             "last_decision": {"outcome": "approved", "reason_codes": ["income_ok", "age_ok"], "decided_at": at(2)},
             "updated_at": at(2),
@@ -78,6 +86,16 @@ class TestFilledByCreditEvents:
         )
         credit = credit_of(reader, customer["id"])
         assert (credit["status"], credit["credit_limit"], credit["available"]) == ("active", "900.00", "750.00")
+
+    def test_a_card_hold_shows_as_held_until_its_capture_moves_it_to_the_balance(self, create_customer, reader):
+        customer = create_customer()
+        account = {"status": "active", "credit_limit": "900.00"}
+        deliver(credit_event(customer["id"], event_type=CREDIT_AUTHORIZATION_APPROVED, version=1, held="250.00", **account))
+        credit = credit_of(reader, customer["id"])
+        assert (credit["balance"], credit["held"], credit["available"]) == ("0.00", "250.00", "650.00")
+        deliver(credit_event(customer["id"], event_type=CREDIT_AUTHORIZATION_CAPTURED, version=2, balance="200.00", **account))
+        credit = credit_of(reader, customer["id"])
+        assert (credit["balance"], credit["held"], credit["available"]) == ("200.00", "0.00", "700.00")
 
     def test_credit_news_does_not_change_the_customer_version(self, create_customer, reader):
         customer = create_customer()
@@ -110,6 +128,8 @@ class TestOnlyTheNewestStateIsShown:
         return {
             "status": "frozen",
             "credit_limit": "2000.00",
+            "balance": "300.00",
+            "held": "0.00",
             "available": "1700.00",
             "last_decision": {"outcome": "approved", "reason_codes": ["income_ok"], "decided_at": at(2)},
             "updated_at": at(4),

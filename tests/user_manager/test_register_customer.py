@@ -40,6 +40,8 @@ class TestRegisterCustomer:
         assert response.json()["credit"] == {
             "status": None,
             "credit_limit": None,
+            "balance": None,
+            "held": None,
             "available": None,
             "last_decision": None,
             "updated_at": None,

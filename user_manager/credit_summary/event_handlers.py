@@ -15,6 +15,7 @@ from common.events.payloads import (
     CREDIT_ACCOUNT_OPENED,
     CREDIT_ACCOUNT_UNFROZEN,
     CREDIT_ANALYSIS_COMPLETED,
+    CREDIT_AUTHORIZATION_EVENTS,
     CREDIT_LIMIT_CHANGED,
     CREDIT_TRANSACTION_POSTED,
     CreditAccountState,
@@ -35,6 +36,7 @@ ACCOUNT_SEQUENCE = Versioned("account", read=publication_sequence)
     CREDIT_ACCOUNT_FROZEN,
     CREDIT_ACCOUNT_UNFROZEN,
     CREDIT_ACCOUNT_CLOSED,
+    *CREDIT_AUTHORIZATION_EVENTS,
     versioned=ACCOUNT_SEQUENCE,
 )
 def on_credit_account_changed(event: CloudEvent) -> None:

@@ -22,6 +22,9 @@ class CreditSummary(models.Model):
     status = models.CharField(max_length=20, db_index=True, help_text="The credit account's status in credit_manager.")
     credit_limit = models.DecimalField(max_digits=14, decimal_places=2)
     balance = models.DecimalField(max_digits=14, decimal_places=2, help_text="Owed by the customer.")
+    held = models.DecimalField(
+        max_digits=14, decimal_places=2, default=0, help_text="Reserved by card authorizations not yet captured or released."
+    )
     available = models.DecimalField(max_digits=14, decimal_places=2)
     account_version = models.PositiveIntegerField(default=0, help_text="Version of the account state shown.")
     last_decision_id = models.UUIDField(null=True, blank=True)

@@ -34,6 +34,7 @@ def record_credit_state(*, state: CreditAccountState, occurred_at: datetime) -> 
         summary.status = state.status
         summary.credit_limit = state.credit_limit
         summary.balance = state.balance
+        summary.held = state.held
         summary.available = state.available
         summary.account_version = state.version
         decision = state.last_decision or _own_decision(state, decided_at=occurred_at)

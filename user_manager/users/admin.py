@@ -26,7 +26,7 @@ CUSTOMER_FIELDS = (
     "id", "full_name", "email", "tax_id", "birth_date", "monthly_income", "phone",
     "status", "version", "created_at", "updated_at",
 )  # fmt: skip
-CREDIT_FIELDS = ("credit_status", "credit_limit", "credit_available", "last_decision", "credit_updated_at")
+CREDIT_FIELDS = ("credit_status", "credit_limit", "credit_held", "credit_available", "last_decision", "credit_updated_at")
 
 
 @admin.register(Customer)
@@ -84,6 +84,11 @@ class CustomerAdmin(admin.ModelAdmin):
     def credit_limit(self, obj: Customer) -> Decimal | None:
         summary = _summary(obj)
         return summary.credit_limit if summary else None
+
+    @admin.display(description="held by card authorizations", ordering="credit_summary__held")
+    def credit_held(self, obj: Customer) -> Decimal | None:
+        summary = _summary(obj)
+        return summary.held if summary else None
 
     @admin.display(description="available", ordering="credit_summary__available")
     def credit_available(self, obj: Customer) -> Decimal | None:

@@ -92,6 +92,8 @@ class CreditOut(Schema):
 
     status: str | None = None
     credit_limit: Money | None = None
+    balance: Money | None = None
+    held: Money | None = Field(None, description="Reserved by card authorizations not yet captured, released or expired.")
     available: Money | None = None
     last_decision: DecisionOut | None = None
     updated_at: datetime | None = None
