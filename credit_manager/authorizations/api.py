@@ -124,13 +124,17 @@ def capture(
     openapi_extra=IDEMPOTENT,
 )
 def reverse(
-    request: HttpRequest, authorization_id: uuid.UUID, payload: ReversalIn, idempotency_key: str | None = IdempotencyKeyHeader
+    request: HttpRequest,
+    authorization_id: uuid.UUID,
+    payload: ReversalIn | None = None,
+    idempotency_key: str | None = IdempotencyKeyHeader,
 ):
-    """Release part or all of the hold."""
+    """Release part or all of the hold (all of it without a body)."""
+    amount = payload.amount if payload else None
     return respond_idempotently(
         request,
         key=idempotency_key,
-        operation=lambda: (201, _detail(services.reverse(authorization_id=authorization_id, amount=payload.amount))),
+        operation=lambda: (201, _detail(services.reverse(authorization_id=authorization_id, amount=amount))),
     )
 
 

@@ -1,4 +1,8 @@
-"""What the API accepts and returns for card authorizations."""
+"""What the API accepts and returns for card authorizations.
+
+Request bodies are plain pydantic models: ninja's ``Schema`` reads any object's attributes, so a JSON
+list would pass as a body of defaults.
+"""
 
 import uuid
 from datetime import datetime
@@ -6,7 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import StringConstraints
+from pydantic import BaseModel, StringConstraints
 
 from authorizations.models import MCC_PATTERN
 from common.schemas import NON_BLANK, NOT_NEGATIVE_MONEY_PATTERN, STRIPPED, Money, MoneyIn, money_text
@@ -20,13 +24,13 @@ AmountAsked = Annotated[
 ]
 
 
-class MerchantIn(Schema):
+class MerchantIn(BaseModel):
     name: Annotated[str, StringConstraints(max_length=100), NON_BLANK, STRIPPED]
     mcc: Annotated[str, StringConstraints(pattern=MCC_PATTERN)] = Field(..., description="Merchant category code (ISO 18245).")
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(None, description="ISO 3166-1 alpha-2 code.")
 
 
-class AuthorizationIn(Schema):
+class AuthorizationIn(BaseModel):
     amount: AmountAsked
     merchant: MerchantIn
     network_reference: Annotated[str, StringConstraints(max_length=100), NON_BLANK, STRIPPED] = Field(
@@ -34,17 +38,17 @@ class AuthorizationIn(Schema):
     )
 
 
-class IncrementIn(Schema):
+class IncrementIn(BaseModel):
     amount: AmountAsked
 
 
-class CaptureIn(Schema):
+class CaptureIn(BaseModel):
     amount: MoneyIn
     final: bool = Field(True, description="Release whatever is left of the hold after this capture.")
     force: bool = Field(False, description="The network's forced capture: posted even beyond the authorization's tolerance.")
 
 
-class ReversalIn(Schema):
+class ReversalIn(BaseModel):
     amount: MoneyIn | None = Field(None, description="What to release; all that is held when absent.")
 
 

@@ -184,8 +184,8 @@ def reverse(*, authorization_id: uuid.UUID, amount: Decimal | None = None, reaso
     return authorization
 
 
-def expire_due_holds(*, limit: int = EXPIRY_BATCH) -> int:
-    """Release the holds of up to ``limit`` pending authorizations past their expiry; return how many.
+def expire_due_holds() -> int:
+    """Release the holds of up to ``EXPIRY_BATCH`` pending authorizations past their expiry; return how many.
 
     Their credit is already available (an expired hold does not count); this records the expiry and
     announces it. Each authorization is expired in its own transaction under its account's lock,
@@ -194,7 +194,7 @@ def expire_due_holds(*, limit: int = EXPIRY_BATCH) -> int:
     due = list(
         Authorization.objects.filter(status=AuthorizationStatus.PENDING, expires_at__lte=timezone.now())
         .order_by("expires_at")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", flat=True)[:EXPIRY_BATCH]
     )
     expired = 0
     for authorization_id in due:

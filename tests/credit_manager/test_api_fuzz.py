@@ -6,7 +6,8 @@ may only be one the state explains: 401, 403, 404 or 409).
 A well-formed path id is replaced by an id that exists, so the generated requests reach the services
 instead of stopping at a 404 (unknown ids are covered by the other suites); a malformed one is kept,
 so the invalid requests stay invalid. The account of the limit-request fixture is another account,
-so a valid limit request on the fuzzed account can be accepted.
+so a valid limit request on the fuzzed account can be accepted; the authorization holds most of the
+fuzzed account's credit, so increments, captures and reversals reach their rules.
 """
 
 import uuid
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from support import onboard
 
 from analysis.services import request_limit
+from authorizations.services import Merchant, authorize
 from common.testing import FuzzingKey
 from credit_manager.wsgi import application
 from ledger.services import post_transaction
@@ -31,7 +33,13 @@ def known_ids(db) -> dict[str, str]:
     account = onboard()
     posted = post_transaction(account_id=account.id, type="purchase", amount=Decimal("100.00"))
     limit_request = request_limit(account_id=onboard().id, requested_limit=Decimal("1000.00"))
-    return {"account_id": str(account.id), "transaction_id": str(posted.id), "request_id": str(limit_request.id)}
+    authorization, _ = authorize(
+        account_id=account.id, amount=Decimal("9000.00"), merchant=Merchant(name="Fuzz Bar", mcc="5813"), network_reference="fuzz"
+    )
+    return {
+        "account_id": str(account.id), "transaction_id": str(posted.id), "request_id": str(limit_request.id),
+        "authorization_id": str(authorization.id),
+    }  # fmt: skip
 
 
 @pytest.fixture

@@ -9,13 +9,16 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 from support import change_authorization, events_of, onboard, post, purchase, request_authorization, spend
 
 from accounts.models import CreditAccount
 from accounts.services import close_account, freeze_account
+from authorizations import services
 from authorizations.models import Authorization, HoldRule
 from authorizations.services import expire_due_holds
+from credit_manager.celery import app
 from ledger.models import LedgerTransaction
 
 pytestmark = pytest.mark.django_db
@@ -343,6 +346,17 @@ class TestExpiry:
         assert account_now(active_account).held == 0
         [event] = events_of(active_account, "credit.authorization.expired")
         assert (event["data"]["amount"], event["data"]["held"]) == ("100.00", "0.00")
+
+    def test_the_periodic_sweep_is_scheduled_and_expires_every_due_hold_a_batch_at_a_time(
+        self, client, active_account, monkeypatch
+    ):
+        monkeypatch.setattr(services, "EXPIRY_BATCH", 2)
+        app.loader.import_default_modules()
+        sweep = app.tasks[settings.CELERY_BEAT_SCHEDULE["authorization-expiry-sweep"]["task"]]
+        holds = [approved(client, active_account, "10.00") for _ in range(3)]
+        with time_machine.travel(max(_expires(h) for h in holds), tick=False):
+            assert sweep.apply().get() == 3
+        assert set(Authorization.objects.values_list("status", flat=True)) == {"expired"}
 
     def test_credit_freed_by_an_expired_hold_can_be_authorized_again(self, client, active_account):
         authorization = approved(client, active_account, "16000.00")

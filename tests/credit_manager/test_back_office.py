@@ -1,15 +1,20 @@
 """The credit back office: the same services as the API behind every action, read-only history,
 and policy edits that publish a new version."""
 
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.utils import timezone
 from support import onboard, spend
 
 from accounts.models import CreditAccount
 from analysis.models import CreditPolicy, LimitRequest
 from analysis.services import decide_limit_request, request_limit
+from authorizations.models import Authorization, HoldRule
+from authorizations.services import Merchant, authorize, capture
 from ledger.models import LedgerEntry, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +46,9 @@ class TestAccounts:
         assert shown("?utilisation=medium") == {half} and shown("?utilisation=full") == {full}
         assert unused in shown("?utilisation=low")
 
-    @pytest.mark.parametrize("changelist", ["analysis/creditdecision", "ledger/ledgertransaction", "analysis/limitrequest"])
+    @pytest.mark.parametrize(
+        "changelist", ["analysis/creditdecision", "ledger/ledgertransaction", "analysis/limitrequest", "authorizations/authorization"]
+    )
     def test_the_account_page_links_to_the_accounts_history(self, admin_client, active_account, changelist):
         page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
         link = f"/admin/{changelist}/?account__id__exact={active_account.id}"
@@ -180,3 +187,89 @@ def test_the_service_refuses_an_amount_not_above_zero_or_with_more_than_two_deci
     )
     assert any(message.startswith("Refused:") and code in message for message in messages_of(response))
     assert not LedgerTransaction.objects.exists()
+
+
+class TestCardAuthorizations:
+    """Authorizations are read-only history with filters; releasing a hold is the same service as the API."""
+
+    @pytest.mark.parametrize(
+        "query", ["", "?status__exact=pending", "?expiring=24h", "?expiring=past", "?over_limit__exact=1", "?merchant_mcc=5812",
+                  "?q=Mercado", "?o=6"],
+    )  # fmt: skip
+    def test_the_authorization_list_filters(self, admin_client, active_account, query):
+        hold(active_account, "10.00")
+        assert admin_client.get(f"/admin/authorizations/authorization/{query}").status_code == 200
+
+    def test_the_filters_find_holds_expiring_soon_past_expiry_and_over_limit_captures(self, admin_client, active_account):
+        soon, later, past = hold(active_account, "10.00"), hold(active_account, "10.00"), hold(active_account, "10.00")
+        now = timezone.now()
+        Authorization.objects.filter(id=soon.id).update(expires_at=now + timedelta(hours=3))
+        Authorization.objects.filter(id=past.id).update(expires_at=now - timedelta(minutes=1))
+        spend(active_account, "15970.00")
+        over = hold(active_account, "0.00")  # declined: no room left
+        forced = capture(authorization_id=later.id, amount=Decimal("50.00"), force=True)
+        shown = lambda query: set(admin_client.get(f"/admin/authorizations/authorization/{query}").context["cl"].result_list)  # noqa: E731
+        assert shown("?expiring=24h") == {soon} and shown("?expiring=past") == {past}
+        assert shown("?over_limit__exact=1") == {forced}
+        assert shown("?status__exact=declined") == {over}
+
+    def test_the_authorization_page_shows_its_history(self, admin_client, active_account):
+        authorization = hold(active_account, "100.00")
+        capture(authorization_id=authorization.id, amount=Decimal("60.00"), final=False)
+        page = admin_client.get(f"/admin/authorizations/authorization/{authorization.id}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        history = [(row.kind, row.amount) for row in page.context["inline_admin_formsets"][0].formset.queryset]
+        assert history == [("request", Decimal("100.00")), ("capture", Decimal("60.00"))]
+
+    def test_reversing_releases_the_hold_with_the_operators_reason(self, admin_client, admin_user, active_account):
+        authorization = hold(active_account, "100.00")
+        response = run_action(admin_client, "authorizations/authorization", "reverse", [authorization], reason="merchant cancelled")
+        assert "1 authorization(s) reversed." in messages_of(response)
+        authorization.refresh_from_db()
+        step = authorization.history.last()
+        assert (authorization.status, step.kind, step.reason, step.created_by) == ("reversed", "reversal", "merchant cancelled", admin_user)
+        assert CreditAccount.objects.get(id=active_account.id).held == 0
+
+    def test_reversing_needs_a_reason_and_refuses_a_final_authorization(self, admin_client, active_account):
+        pending, ended = hold(active_account, "100.00"), hold(active_account, "100.00")
+        capture(authorization_id=ended.id, amount=Decimal("100.00"))
+        response = run_action(admin_client, "authorizations/authorization", "reverse", [pending])
+        assert any("REASON_REQUIRED" in message for message in messages_of(response))
+        response = run_action(admin_client, "authorizations/authorization", "reverse", [ended], reason="asked")
+        assert any("AUTHORIZATION_FINAL" in message for message in messages_of(response))
+        assert Authorization.objects.get(id=pending.id).status == "pending"
+
+    def test_the_reverse_action_needs_its_permission(self, client, active_account):
+        operator = User.objects.create_user("viewer", password="pw-12345678", is_staff=True)
+        operator.user_permissions.add(Permission.objects.get(codename="view_authorization"))
+        client.force_login(operator)
+        page = client.get("/admin/authorizations/authorization/")
+        assert page.status_code == 200 and "reverse" not in dict(page.context["cl"].model_admin.get_actions(page.wsgi_request))
+
+    def test_saving_a_hold_rule_publishes_the_categorys_next_version_and_keeps_the_old_one(self, admin_client, admin_user, active_account):
+        rule = HoldRule.objects.get(mcc="7011", version=1)
+        old = hold(active_account, "10.00", mcc="7011")
+        form = {"mcc": "7011", "category": "hotels", "expiry_days": "21", "capture_tolerance_percent": "10.00", "note": "shorter"}
+        response = admin_client.post(f"/admin/authorizations/holdrule/{rule.id}/change/", form, follow=True)
+        assert "Published as version 2 of this rule, in force from now on." in messages_of(response)
+        rule.refresh_from_db()
+        assert (rule.version, rule.expiry_days) == (1, 30)  # the version in use is never edited
+        published = HoldRule.objects.get(mcc="7011", version=2)
+        assert (published.expiry_days, published.created_by) == (21, admin_user)
+        new = hold(active_account, "10.00", mcc="7011")
+        assert (old.hold_rule, new.hold_rule) == (rule, published)
+
+    def test_an_invalid_hold_rule_is_refused_on_the_form(self, admin_client):
+        form = {"mcc": "12", "category": "", "expiry_days": "0", "capture_tolerance_percent": "101", "note": ""}
+        response = admin_client.post("/admin/authorizations/holdrule/add/", form)
+        assert response.status_code == 200 and set(response.context["adminform"].form.errors) == {
+            "mcc", "expiry_days", "capture_tolerance_percent"
+        }  # fmt: skip
+        assert not HoldRule.objects.filter(mcc="12").exists()
+
+
+def hold(account: CreditAccount, amount: str, *, mcc: str = "5411") -> Authorization:
+    authorization, _ = authorize(
+        account_id=account.id, amount=Decimal(amount), merchant=Merchant(name="Mercado Azul", mcc=mcc), network_reference=uuid.uuid4().hex
+    )
+    return authorization
