@@ -19,13 +19,14 @@ from bench import environment, report
 from bench.config import parse_parameters
 from bench.memory import MemorySampler
 from bench.model import ScenarioResult
-from bench.scenarios import consumer, memory, pipeline, read, write
+from bench.scenarios import authorization, consumer, memory, pipeline, read, write
 from bench.session import Bench
 from bench.stack import WORK_DIR, StackFailed, own_stack, running_stack
 from bench.tools import ToolMissing, check_tools
 
-# The pipeline comes first: it creates the customers and accounts the reads and writes use.
-SCENARIOS: tuple[ModuleType, ...] = (pipeline, read, write, consumer)
+# The pipeline comes first: it creates the customers and accounts the reads, writes and authorizations use;
+# write comes before authorization, which reuses write's pgbench baseline.
+SCENARIOS: tuple[ModuleType, ...] = (pipeline, read, write, authorization, consumer)
 
 
 def main(argv: list[str]) -> int:

@@ -13,7 +13,7 @@ RESULTS_DIR = BENCH_DIR / "results"
 LUA_DIR = BENCH_DIR / "lua"
 
 
-SCENARIO_NAMES = ("pipeline", "read", "write", "consumer")
+SCENARIO_NAMES = ("pipeline", "read", "write", "authorization", "consumer")
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Parameters:
     profile: str = "missed"
     """Which scenarios get a py-spy pass: ``missed`` (those that missed a target), ``all`` or ``none``."""
     scenarios: tuple[str, ...] = SCENARIO_NAMES
-    """The scenarios to run (the pipeline always, when read or write runs: it makes their customers)."""
+    """The scenarios to run (the pipeline always, when read, write or authorization runs: it makes their customers)."""
     stack: str = "own"
     """``own``: start a throw-away stack; ``running``: use the one ``make run`` started."""
     quick: bool = False
@@ -90,7 +90,7 @@ def _scenarios(parser: argparse.ArgumentParser, value: str) -> tuple[str, ...]:
     unknown = chosen - set(SCENARIO_NAMES)
     if unknown or not chosen:
         parser.error(f"SCENARIOS: choose among {', '.join(SCENARIO_NAMES)}")
-    if chosen & {"read", "write"}:
+    if chosen & {"read", "write", "authorization"}:
         chosen.add("pipeline")
     return tuple(name for name in SCENARIO_NAMES if name in chosen)
 
@@ -103,6 +103,8 @@ def _flag(value: str | None) -> bool:
 READ_MIN_RATIO = 0.5
 READ_MAX_P99_MS = 50.0
 WRITE_MIN_RATIO = 0.4
+AUTHORIZATION_MIN_RATIO = WRITE_MIN_RATIO  # an approval does a purchase's kind of work, against the same baseline
+AUTHORIZATION_STEADY_MAX_P99_MS = 50.0  # the target issue 11 sets for purchases at a steady rate
 PIPELINE_MIN_RATE = 300.0
 PIPELINE_MAX_P99_S = 2.0
 CONSUMER_MIN_RATIO = 0.7

@@ -39,7 +39,9 @@ def render(run: dict[str, Any], scenarios: list[ScenarioResult]) -> str:
             lines.append(f"| {scenario.name} | failed: {_cell(scenario.error)} | | ❌ |")
         for check in scenario.checks:
             lines.append(f"| {scenario.name} | {check.metric}: {check.value} | {check.target} | {'✅' if check.met else '❌'} |")
-    for name, renderer in (("read", _read), ("write", _write), ("pipeline", _pipeline), ("consumer", _consumer), ("memory", _memory)):
+    renderers = (("read", _read), ("write", _write), ("authorization", _authorization), ("pipeline", _pipeline), ("consumer", _consumer),
+                 ("memory", _memory))  # fmt: skip
+    for name, renderer in renderers:
         scenario = by_name.get(name)
         if scenario is not None and scenario.figures:
             lines += ["", f"## {name.capitalize()}", "", *renderer(scenario.figures)]
@@ -91,6 +93,36 @@ def _write(figures: dict[str, Any]) -> list[str]:
     lines += ["", f"`manage.py verify_ledger` after the runs: exit {ledger['exit_code']} ({_cell(ledger['output'].splitlines()[-1] if ledger['output'] else '')})."]
     for run, cpu in figures.get("cpu", {}).items():
         lines += ["", f"**{run}**. " + "\n".join(_cpu(cpu, done=cpu["transactions"], what="transaction"))]
+    return lines
+
+
+def _authorization(figures: dict[str, Any]) -> list[str]:
+    pg, closed, steady = figures["pgbench spread"], figures["closed loop"], figures["steady rate"]
+    lines = [
+        "| run | approvals/s | vs pgbench | p50 ms | p90 ms | p99 ms | outcome |",
+        "|---|---|---|---|---|---|---|",
+        f"| pgbench spread ({pg['source']}) | {pg['per_second']:.0f} | baseline | {pg['p50_ms']:.2f} | {pg['p90_ms']:.2f} | "
+        f"{pg['p99_ms']:.2f} | {pg['transactions']} transactions, {pg['failed']} failed |",
+    ]
+    for name, f in (("api closed loop", closed), (f"api steady rate, {steady['asked_per_second']:.1f}/s asked", steady)):
+        vs = f"{f['ratio']:.0%}" if "ratio" in f else f"{f['achieved']:.0%} of asked"
+        extra = f", {f['accounts']} accounts" if "accounts" in f else ""
+        lines.append(
+            f"| {name} | {f['per_second']:.1f} | {vs} | {f['p50_ms']:.1f} | {f['p90_ms']:.1f} | {f['p99_ms']:.1f} | "
+            f"{_statuses(f)}; {f['approved']:,} approved, {f['declined']} declined, {f['socket_errors']} socket errors, "
+            f"{f['lost']} lost{extra} |"
+        )
+    ledger = figures["verify_ledger"]
+    lines += ["", f"`manage.py verify_ledger` after the runs: exit {ledger['exit_code']} ({_cell(ledger['output'])})."]
+    cpu_ratio = figures.get("cpu per approval vs pgbench transaction")
+    if cpu_ratio and cpu_ratio["transaction_ms"] and cpu_ratio["approval_ms"]:
+        lines += ["", f"CPU per approved authorization: {cpu_ratio['approval_ms']:.2f} ms, {cpu_ratio['ratio']:.0f}× pgbench's "
+                  f"{cpu_ratio['transaction_ms']:.2f} ms per transaction."]  # fmt: skip
+    for run, cpu in figures.get("cpu", {}).items():
+        if run.startswith("pgbench") and pg["source"].startswith("write"):
+            continue  # under Write already
+        what = "transaction" if run.startswith("pgbench") else "approval"
+        lines += ["", f"**{run}**. " + "\n".join(_cpu(cpu, done=cpu["transactions"], what=what))]
     return lines
 
 

@@ -6,6 +6,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
@@ -30,6 +31,8 @@ class Bench:
     work_dir: Path
     memory: MemorySampler
     notes: list[str] = field(default_factory=list)
+    baselines: dict[str, Any] = field(default_factory=dict)
+    """Baselines measured by one scenario for others of the same run, e.g. ``"pgbench spread"`` (write's)."""
 
     def wait_until_quiet(self, what: str, *, timeout: float = 120.0) -> float:
         """Wait until no event is in flight (outboxes sent, Kafka read, Celery queues empty); returns the wait.

@@ -1,5 +1,6 @@
 -- Shared by the benchmark's wrk scripts (loaded with dofile): responses counted by status in every
--- thread, and wrk's own figures written as JSON to $BENCH_REPORT when the run is done.
+-- thread (and by what a script calls their outcome, in its global "outcomes" table, if it keeps one),
+-- and wrk's own figures written as JSON to $BENCH_REPORT when the run is done.
 
 local threads = {}
 statuses = {}
@@ -34,10 +35,13 @@ local function json_counts(counts)
 end
 
 function done(summary, latency, requests)
-  local counts = {}
+  local counts, outcome_counts = {}, {}
   for _, thread in ipairs(threads) do
     for status, n in pairs(thread:get("statuses") or {}) do
       counts[status] = (counts[status] or 0) + n
+    end
+    for outcome, n in pairs(thread:get("outcomes") or {}) do
+      outcome_counts[outcome] = (outcome_counts[outcome] or 0) + n
     end
   end
   local percentiles = {}
@@ -49,9 +53,9 @@ function done(summary, latency, requests)
   out:write(string.format(
     '{"duration_us": %.0f, "requests": %.0f, "bytes": %.0f, "errors": {"connect": %.0f, "read": %.0f, ' ..
     '"write": %.0f, "status": %.0f, "timeout": %.0f}, "latency_us": {"min": %.0f, "max": %.0f, ' ..
-    '"mean": %.1f, "stdev": %.1f, "percentiles": %s}, "statuses": %s}\n',
+    '"mean": %.1f, "stdev": %.1f, "percentiles": %s}, "statuses": %s, "outcomes": %s}\n',
     summary.duration, summary.requests, summary.bytes, errors.connect, errors.read, errors.write,
     errors.status, errors.timeout, latency.min, latency.max, latency.mean, latency.stdev,
-    json_counts(percentiles), json_counts(counts)))
+    json_counts(percentiles), json_counts(counts), json_counts(outcome_counts)))
   out:close()
 end

@@ -25,6 +25,7 @@ def run(bench: Bench) -> ScenarioResult:
     accounts = _accounts(bench)
     hot = accounts[:1]
     spread_pg, spread_pg_cpu = _pgbench(bench, accounts, "write-pgbench-spread")
+    bench.baselines["pgbench spread"] = {"result": spread_pg, "cpu": spread_pg_cpu, "accounts": len(accounts)}  # the authorization scenario's too
     spread_api, spread_api_cpu = _purchases(bench, accounts, "write-api-spread", reference=f"bench-{bench.run_id}-spread")
     hot_pg, _ = _pgbench(bench, hot, "write-pgbench-hot")
     hot_reference = f"bench-{bench.run_id}-hot"
