@@ -90,7 +90,7 @@ def _write(figures: dict[str, Any]) -> list[str]:
             extra = f", {f['accounts']} accounts" if "accounts" in f else f", {f['ledger rows']} ledger rows, {f['lost']} lost"
             lines.append(f"| {name} | {f['per_second']:.0f} | {f['ratio']:.0%} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} | {_statuses(f)}{extra} |")
     ledger = figures["verify_ledger"]
-    lines += ["", f"`manage.py verify_ledger` after the runs: exit {ledger['exit_code']} ({_cell(ledger['output'].splitlines()[-1] if ledger['output'] else '')})."]
+    lines += ["", f"`manage.py verify_ledger` after the runs: exit {ledger['exit_code']} ({_cell(ledger['output'])})."]
     for run, cpu in figures.get("cpu", {}).items():
         lines += ["", f"**{run}**. " + "\n".join(_cpu(cpu, done=cpu["transactions"], what="transaction"))]
     return lines

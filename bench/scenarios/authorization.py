@@ -19,7 +19,7 @@ from bench.config import AUTHORIZATION_MIN_RATIO, AUTHORIZATION_STEADY_MAX_P99_M
 from bench.cpu import cpu_usage
 from bench.model import Check, ScenarioResult, ratio
 from bench.profiling import profiled
-from bench.scenarios.write import _accounts, _pgbench  # the same accounts and the same baseline as the purchases
+from bench.scenarios.write import _accounts, _pgbench, ledger_verdict  # the purchases' accounts, baseline and check
 from bench.session import Bench
 from bench.tools import PgbenchResult, WrkResult, run_wrk
 
@@ -60,7 +60,7 @@ def run(bench: Bench) -> ScenarioResult:
             "approval_ms": round(cpu_per_approval, 2), "transaction_ms": round(cpu_per_transaction, 2),
             "ratio": round(ratio(cpu_per_approval, cpu_per_transaction), 1),
         },
-        "verify_ledger": {"exit_code": ledger.returncode, "output": _ledger_line(ledger_output)},
+        "verify_ledger": {"exit_code": ledger.returncode, "output": ledger_verdict(ledger_output)},
     })  # fmt: skip
 
     requests = closed_figures["requests"] + steady_figures["requests"]
@@ -198,9 +198,3 @@ def _error_samples(errors_file: Path) -> list[str]:
 
 def _ms_per(cpu: dict, done: int) -> float:
     return 1000 * cpu["busy_s"] / done if done else 0.0
-
-
-def _ledger_line(output: str) -> str:
-    """verify_ledger's verdict (``ledger ok: ...`` or ``ledger MISMATCH: ...``), not the log lines around it."""
-    verdicts = [line for line in output.splitlines() if line.startswith("ledger ")]
-    return (verdicts[-1] if verdicts else output.splitlines()[-1] if output else "")[-500:]

@@ -46,7 +46,7 @@ def run(bench: Bench) -> ScenarioResult:
                 "api spread": {**spread_api_cpu, "transactions": spread_api.count(201)}},
         "pgbench hot": hot_pg.summary(),
         "api hot": hot_figures,
-        "verify_ledger": {"exit_code": ledger.returncode, "output": (ledger.stdout + ledger.stderr).strip()[-500:]},
+        "verify_ledger": {"exit_code": ledger.returncode, "output": ledger_verdict(ledger.stdout + ledger.stderr)},
     })  # fmt: skip
     result.checks += [
         Check(
@@ -141,3 +141,9 @@ def _posted(bench: Bench, account: str, reference: str) -> int:
     return bench.stack.credit_manager.query(
         "SELECT count(*) FROM ledger_ledgertransaction WHERE account_id = %s AND external_reference = %s", [account, reference]
     )[0][0]
+
+
+def ledger_verdict(output: str) -> str:
+    """verify_ledger's verdict (``ledger ok: ...`` or ``ledger MISMATCH: ...``), not the log lines around it."""
+    verdicts = [line for line in output.splitlines() if line.startswith("ledger ")]
+    return (verdicts[-1] if verdicts else output.splitlines()[-1] if output else "")[-500:]
