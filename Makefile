@@ -42,14 +42,18 @@ lint: venv ## check the code with ruff (ruff.toml), which way its imports point 
 	$(VENV)/bin/bandit -q -c bandit.yaml -r common user_manager credit_manager bench
 	$(VENV)/bin/bandit -q -c tests/bandit.yaml -r tests
 
-tools: ## install system tools the tests need (docker-compose), if missing
-	@command -v docker-compose >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose \
-	      || echo "warning: could not install docker-compose; the tests that need it will fail" >&2; \
-	  else \
-	    echo "warning: docker-compose is missing and cannot be installed here (needs apt-get as root)" >&2; \
-	  fi; }
+tools: ## install system tools the tests need (docker-compose; Debian's chromium for the browser tests), if missing
+	@missing=""; \
+	  command -v docker-compose >/dev/null 2>&1 || missing="$$missing docker-compose"; \
+	  test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	  if [ -n "$$missing" ]; then \
+	    if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	      DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
+	        || echo "warning: could not install$$missing; the tests that need them will fail" >&2; \
+	    else \
+	      echo "warning:$$missing missing and cannot be installed here (needs apt-get as root)" >&2; \
+	    fi; \
+	  fi
 
 api-key: venv ## create an API key in the running stack: make api-key SERVICE=user_manager SCOPES=users:read,users:write [NAME=...]
 	@test -n "$(SERVICE)" -a -n "$(SCOPES)" || { echo "usage: make api-key SERVICE=user_manager|credit_manager SCOPES=scope[,scope...] [NAME=label]" >&2; exit 2; }

@@ -74,6 +74,10 @@ def service_settings(
         "ENVIRONMENT": environment,
         "ALLOWED_HOSTS": allowed_hosts,
         "CSRF_TRUSTED_ORIGINS": env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[]),
+        # Browsers keep cookies per host, not per port: both back offices on one host (make run, docker
+        # compose) would overwrite each other's session and CSRF token under Django's default names.
+        "SESSION_COOKIE_NAME": f"{service}_sessionid",
+        "CSRF_COOKIE_NAME": f"{service}_csrftoken",
         **_https(env, behind_tls=env.bool("DJANGO_BEHIND_TLS", default=production)),
         "INSTALLED_APPS": [*COMMON_APPS, *apps],
         "MIDDLEWARE": [

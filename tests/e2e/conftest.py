@@ -31,7 +31,9 @@ def broker(log_dir):
 def platform(broker, log_dir):
     """Both services, migrated, with every process running; logs printed if a test fails."""
     services = {
-        "user_manager": Service("user_manager", service_env("user_manager", broker=broker, redis_dbs=USER_MANAGER_REDIS), log_dir),
+        "user_manager": Service(
+            "user_manager", service_env("user_manager", broker=broker, redis_dbs=USER_MANAGER_REDIS), log_dir
+        ),
         "credit_manager": Service(
             "credit_manager",
             # A short visibility timeout, so a task whose worker was killed is redelivered within seconds.
@@ -51,6 +53,7 @@ def platform(broker, log_dir):
         recreate_database(service.database)
         service.manage("migrate", "--noinput")
         service.manage("ensure_topics")
+        service.manage("collectstatic", "--noinput")  # the admin's styles and scripts, served by the API processes
     for service in services.values():
         service.start()
     yield services
@@ -62,6 +65,54 @@ def platform(broker, log_dir):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)  # a browser test's page takes a screenshot when its test failed
     platform = item.funcargs.get("platform") if hasattr(item, "funcargs") else None
     if report.failed and platform:
         report.sections.append(("process logs", "\n".join(s.logs() for s in platform.values())))
+
+
+OPERATOR_PASSWORD = "e2e-operator-password"  # noqa: S105 - a throw-away user of the test's own databases
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# What Debian's chromium needs to start headless here: no sandbox as root, and no calls home
+# (this machine's closed network refuses them, many at a time).
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def operators(platform) -> dict[str, tuple[str, str]]:
+    """A back office superuser in each service: (user name, password)."""
+    for service in platform.values():
+        service.manage(
+            "createsuperuser", "--noinput", "--username", "operator", "--email", "operator@example.com",
+            env={"DJANGO_SUPERUSER_PASSWORD": OPERATOR_PASSWORD},
+        )  # fmt: skip
+    return {name: ("operator", OPERATOR_PASSWORD) for name in platform}
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's chromium (``make test`` installs it), driven by Playwright; never a downloaded browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_context(chromium, request):
+    """A fresh browser (its own cookies) at an operator's screen size; a failed test leaves a screenshot of
+    every page it had open in ``test-artifacts/``."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 800})
+    context.set_default_timeout(15_000)
+    yield context
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for index, page in enumerate(context.pages):
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}-{index}.png", full_page=True)
+    context.close()

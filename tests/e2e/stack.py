@@ -85,10 +85,11 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def manage(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [PYTHON, "manage.py", *args], cwd=self.dir, env=self.env, capture_output=True, text=True, check=check, timeout=120
-        )
+            [PYTHON, "manage.py", *args], cwd=self.dir, env={**self.env, **(env or {})}, capture_output=True, text=True,
+            check=check, timeout=120,
+        )  # fmt: skip
 
     def process(self, role: str, *, name: str | None = None, concurrency: int = process_commands.DEFAULT_CELERY_CONCURRENCY) -> Process:
         """One process of ``role`` (named ``name`` when several of a role run, e.g. two consumers)."""

@@ -1,0 +1,115 @@
+"""The back offices as operators use them: headless Chromium (Debian's, driven by Playwright) against
+real processes of both services; a failed test leaves screenshots in ``test-artifacts/``."""
+
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+import requests
+from playwright.sync_api import Page, expect
+
+from common.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMER = {"full_name": "Helena Prado", "birth_date": "1982-11-02", "monthly_income": "9000.00", "tax_id": "824.316.957-19"}
+
+
+@pytest.fixture(scope="module")
+def keys(platform):
+    return {
+        "users": platform["user_manager"].issue_key("users:read,users:write"),
+        "credit": platform["credit_manager"].issue_key("credit:read,credit:write"),
+    }
+
+
+def log_in(page: Page, service, operators) -> None:
+    username, password = operators[service.name]
+    page.goto(f"{service.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    expect(page).to_have_url(f"{service.url}/admin/")
+
+
+def logged_in(page: Page, service) -> bool:
+    page.goto(f"{service.url}/admin/")
+    return "/admin/login/" not in page.url
+
+
+def new_customer(platform, keys, tax_id: str) -> tuple[str, dict]:
+    """A customer registered through user_manager's API, and their credit account once credit_manager made it active."""
+    users, credit = platform["user_manager"], platform["credit_manager"]
+    body = {**CUSTOMER, "tax_id": tax_id, "email": f"{uuid.uuid4().hex[:10]}@example.com"}
+    created = requests.post(f"{users.url}/api/v1/users", json=body, headers=keys["users"], timeout=10)
+    assert created.status_code == 201, created.text
+    user_id = created.json()["id"]
+
+    def active_account():
+        page = requests.get(f"{credit.url}/api/v1/accounts", params={"user_id": user_id}, headers=keys["credit"], timeout=10)
+        items = page.json()["items"]
+        return items[0] if items and items[0]["status"] == "active" else None
+
+    return user_id, wait_until(active_account, timeout=60, what="the customer's account to be active")
+
+
+def test_both_admins_stay_logged_in_side_by_side_in_one_browser(platform, operators, browser_context, keys):
+    users, credit = platform["user_manager"], platform["credit_manager"]
+    user_id, _ = new_customer(platform, keys, "529.982.247-25")
+    customers, accounts = browser_context.new_page(), browser_context.new_page()
+    log_in(customers, users, operators)
+    customers.goto(f"{users.url}/admin/users/customer/")
+    log_in(accounts, credit, operators)  # in the other tab, while the customer list is open
+
+    # An action submitted from the first tab still lands in user_manager, logged in, with its CSRF token.
+    customers.check(f"input[name=_selected_action][value='{user_id}']")
+    customers.select_option("select[name=action]", "block")
+    customers.click("button[name=index]")
+    expect(customers.locator(".messagelist")).to_contain_text("blocked")
+    assert requests.get(f"{users.url}/api/v1/users/{user_id}", headers=keys["users"], timeout=10).json()["status"] == "blocked"
+    assert logged_in(accounts, credit) and logged_in(customers, users)
+
+
+def test_an_operator_finds_a_pending_authorization_reads_its_history_and_releases_it(platform, operators, browser_context, keys):
+    users, credit = platform["user_manager"], platform["credit_manager"]
+    user_id, account = new_customer(platform, keys, "111.444.777-35")
+    held = requests.post(
+        f"{credit.url}/api/v1/accounts/{account['id']}/authorizations",
+        json={
+            "amount": "480.00",
+            "merchant": {"name": "Hotel Atlântico", "mcc": "7011", "country": "BR"},
+            "network_reference": "br-1",
+        },
+        headers={**keys["credit"], "Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    ).json()
+    assert held["status"] == "pending"
+
+    page = browser_context.new_page()
+    log_in(page, credit, operators)
+    page.goto(f"{credit.url}/admin/authorizations/authorization/")
+    page.get_by_role("link", name="pending (credit held)").click()
+    row = page.locator("#result_list tbody tr", has_text="Hotel Atlântico")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("480.00")
+
+    row.locator("th a").click()
+    expect(page.locator("h1")).to_contain_text("View authorization")
+    history = page.locator(".inline-group")
+    expect(history).to_contain_text("request")
+    expect(history).to_contain_text("480.00")
+
+    page.go_back()
+    page.check(f"input[name=_selected_action][value='{held['id']}']")
+    page.select_option("select[name=action]", "reverse")
+    page.fill("input[name=reason]", "the guest cancelled the booking")
+    page.click("button[name=index]")
+    expect(page.locator(".messagelist")).to_contain_text("1 authorization(s) reversed.")
+    expect(page).to_have_url(re.compile(r"/admin/authorizations/authorization/"))
+
+    def summary_released():
+        credit_summary = requests.get(f"{users.url}/api/v1/users/{user_id}", headers=keys["users"], timeout=10).json()["credit"]
+        return credit_summary["held"] == "0.00" and Decimal(credit_summary["available"]) == Decimal(account["credit_limit"])
+
+    wait_until(summary_released, timeout=60, what="user_manager's summary to show nothing held")
