@@ -23,6 +23,11 @@ def log_context(**values: str) -> Iterator[None]:
         _context.reset(token)
 
 
+def current_request_id() -> str:
+    """The id of the request being handled ("" outside one)."""
+    return (_context.get() or {}).get("request_id", "")
+
+
 class LogContextFilter(logging.Filter):
     """Copies the current log context onto each record, for the JSON formatter."""
 

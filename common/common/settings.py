@@ -36,6 +36,7 @@ COMMON_APPS = [
     "common.messaging",
     "common.health",
     "common.backoffice",
+    "common.audit",
 ]
 
 
@@ -56,9 +57,10 @@ def service_settings(
     production = environment == PRODUCTION
     debug = env.bool("DJANGO_DEBUG", default=False)
     secret_key = env.str("DJANGO_SECRET_KEY", default="" if production else "insecure-dev-key")
+    audit_key = env.str("AUDIT_HMAC_KEY", default="" if production else "insecure-dev-audit-key")
     allowed_hosts = env.list("DJANGO_ALLOWED_HOSTS", default=[] if production else ["localhost", "127.0.0.1"])
     if production:
-        _refuse_unsafe_production(secret_key=secret_key, debug=debug, allowed_hosts=allowed_hosts)
+        _refuse_unsafe_production(secret_key=secret_key, audit_key=audit_key, debug=debug, allowed_hosts=allowed_hosts)
     database = env.db_url("DATABASE_URL")
     database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -70,6 +72,9 @@ def service_settings(
         "SERVICE_NAME": service,
         "BASE_DIR": base_dir,
         "SECRET_KEY": secret_key,
+        # Signs the audit trail's hash chain (common.audit); a key of its own, kept apart from SECRET_KEY,
+        # so rotating the session secret does not break the chain's verification.
+        "AUDIT_HMAC_KEY": audit_key,
         "DEBUG": debug,
         "ENVIRONMENT": environment,
         "ALLOWED_HOSTS": allowed_hosts,
@@ -88,6 +93,7 @@ def service_settings(
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "common.audit.actors.AuditActorMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "axes.middleware.AxesMiddleware",  # last: turns a refused login into the lockout page
@@ -200,7 +206,7 @@ def _environment(env: environ.Env) -> str:
     return environment
 
 
-def _refuse_unsafe_production(*, secret_key: str, debug: bool, allowed_hosts: list[str]) -> None:
+def _refuse_unsafe_production(*, secret_key: str, audit_key: str, debug: bool, allowed_hosts: list[str]) -> None:
     """Production does not start on settings that would give it away; the message names each variable to set
     and never echoes a value (it ends up in logs)."""
     problems = []
@@ -210,6 +216,13 @@ def _refuse_unsafe_production(*, secret_key: str, debug: bool, allowed_hosts: li
         problems.append(
             f"DJANGO_SECRET_KEY is weak: set a random one of at least {SECRET_KEY_MIN_LENGTH} characters, "
             f"{SECRET_KEY_MIN_UNIQUE_CHARACTERS} or more of them different, not a development key"
+        )
+    if not audit_key:
+        problems.append("set AUDIT_HMAC_KEY to a long random value, not the secret key (it signs the audit trail)")
+    elif _is_weak_secret_key(audit_key) or audit_key == secret_key:
+        problems.append(
+            f"AUDIT_HMAC_KEY is weak: set a random one of at least {SECRET_KEY_MIN_LENGTH} characters, "
+            "different from DJANGO_SECRET_KEY"
         )
     if debug:
         problems.append("DJANGO_DEBUG is on: unset it (error pages would show settings and code)")

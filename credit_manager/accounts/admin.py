@@ -18,6 +18,7 @@ from django.utils.html import format_html
 
 from accounts.models import CreditAccount
 from common.admin import ReadOnlyModelAdmin
+from common.audit.admin import history_table
 
 
 class AtOrOverLimitFilter(admin.SimpleListFilter):
@@ -72,7 +73,7 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
     search_fields = ("=user_id", "=id")
     fields = (
         "id", "user_id", "status", "credit_limit", "balance", "held", "available", "over_limit", "currency",
-        "decision_in_force", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history",
+        "decision_in_force", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history", "audit_trail",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -101,6 +102,10 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
             decision.policy_version,
             decision.trigger,
         )
+
+    @admin.display(description="changes by operators and API keys (newest first)")
+    def audit_trail(self, obj: CreditAccount) -> str:
+        return history_table(subject_type="account", subject_id=obj.id)
 
     @admin.display(description="history")
     def history(self, obj: CreditAccount) -> str:

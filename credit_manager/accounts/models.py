@@ -99,6 +99,10 @@ class CreditAccount(models.Model):
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The account as it was when the current change locked it (``accounts.services``): the audit
+    # trail's "before". Not a field.
+    state_before: dict[str, Any] | None = None
+
     class Meta:
         ordering = ["-opened_at"]
         constraints = [

@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
+from common.audit import services as audit
 from common.errors import DomainError, ErrorCode
 from common.events import CREDIT_TOPIC, Payload, new_event
 from common.events.payloads import (
@@ -73,7 +74,7 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
 
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
-    account = _locked_accounts().filter(id=account_id).first()
+    account = _locked(_locked_accounts().filter(id=account_id).first())
     if account is None:
         raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
@@ -81,7 +82,7 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
     """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
-    return _locked_accounts().filter(user_id=user_id).first()
+    return _locked(_locked_accounts().filter(user_id=user_id).first())
 
 
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
@@ -95,6 +96,13 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
 def _locked_accounts() -> QuerySet[CreditAccount]:
     """Accounts read to be changed, locked."""
     return CreditAccount.objects.select_for_update()
+
+
+def _locked(account: CreditAccount | None) -> CreditAccount | None:
+    """Remember how the locked account stood before the change, for the audit trail."""
+    if account is not None:
+        account.state_before = account_state(account)
+    return account
 
 
 def follow_customer_status(account: CreditAccount, *, customer_status: str) -> None:
@@ -322,5 +330,9 @@ def _decision_summary(decision: AccountDecision | None) -> DecisionSummary | Non
 
 
 def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
-    """Publish the account's event through the outbox, in the caller's transaction, keyed by its customer."""
+    """Publish the account's event through the outbox, in the caller's transaction, keyed by its customer,
+    and record it in the audit trail when an operator or an API key made the change (the event says
+    what happened and what the account is after it)."""
+    audit.record(subject_type="account", subject_id=account.id, action=event_type, before=account.state_before, after=payload)
+    account.state_before = account_state(account)
     publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))

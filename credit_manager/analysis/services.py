@@ -31,6 +31,7 @@ from accounts.services import (
 from analysis import selectors
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
 from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome, policy_errors
+from common.audit import services as audit
 from common.celery import queue_task
 from common.errors import DomainError, ErrorCode
 from common.transactions import after_commit
@@ -122,6 +123,8 @@ def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRe
                 request = LimitRequest.objects.create(account=account, requested_limit=requested_limit)
         except IntegrityError as exc:
             raise DomainError(ErrorCode.LIMIT_REQUEST_OPEN) from exc
+        requested = {"limit_request_id": str(request.id), "requested_limit": f"{requested_limit:.2f}"}
+        audit.record(subject_type="account", subject_id=account.id, action="credit.limit.requested", before=None, after=requested)
         after_commit(lambda: queue_limit_request(request_id=request.id), what="queue a limit request")
     return request
 

@@ -36,6 +36,7 @@ BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
 # What docker-compose.yaml refuses to start without (a `${VAR:?message}`), with example values.
 REQUIRED = {
     "DJANGO_SECRET_KEY": "a-long-random-value-of-at-least-fifty-characters-0123456789",
+    "AUDIT_HMAC_KEY": "another-long-random-value-of-at-least-fifty-characters-987654",
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "POSTGRES_PASSWORD": "a-postgres-password",
 }

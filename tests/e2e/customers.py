@@ -1,6 +1,8 @@
-"""Customers as user_manager announces them, for tests that feed users.events directly (no Django here)."""
+"""Customers for the end-to-end tests: valid CPFs no other test uses, and customers as user_manager announces
+them, for tests that feed users.events directly (no Django here)."""
 
 import json
+import random
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -73,3 +75,14 @@ def produce(producer: KafkaProducer, events: list[dict]) -> None:
     for event in events:
         producer.send("users.events", key=event["subject"].encode(), value=json.dumps(event).encode())
     producer.flush()
+
+
+def new_cpf() -> str:
+    """A valid CPF no other test uses (random, with its two check digits)."""
+    digits = [random.randint(0, 9) for _ in range(9)]
+    while len(set(digits)) == 1:
+        digits = [random.randint(0, 9) for _ in range(9)]
+    for _ in range(2):
+        total = sum(d * w for d, w in zip(digits, range(len(digits) + 1, 1, -1), strict=True))
+        digits.append(total * 10 % 11 % 10)
+    return "".join(map(str, digits))

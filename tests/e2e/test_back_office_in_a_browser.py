@@ -10,10 +10,11 @@ import requests
 from playwright.sync_api import Page, expect
 
 from common.testing import wait_until
+from customers import new_cpf
 
 pytestmark = pytest.mark.e2e
 
-CUSTOMER = {"full_name": "Helena Prado", "birth_date": "1982-11-02", "monthly_income": "9000.00", "tax_id": "824.316.957-19"}
+CUSTOMER = {"full_name": "Helena Prado", "birth_date": "1982-11-02", "monthly_income": "9000.00"}
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +39,10 @@ def logged_in(page: Page, service) -> bool:
     return "/admin/login/" not in page.url
 
 
-def new_customer(platform, keys, tax_id: str) -> tuple[str, dict]:
+def new_customer(platform, keys) -> tuple[str, dict]:
     """A customer registered through user_manager's API, and their credit account once credit_manager made it active."""
     users, credit = platform["user_manager"], platform["credit_manager"]
-    body = {**CUSTOMER, "tax_id": tax_id, "email": f"{uuid.uuid4().hex[:10]}@example.com"}
+    body = {**CUSTOMER, "tax_id": new_cpf(), "email": f"{uuid.uuid4().hex[:10]}@example.com"}
     created = requests.post(f"{users.url}/api/v1/users", json=body, headers=keys["users"], timeout=10)
     assert created.status_code == 201, created.text
     user_id = created.json()["id"]
@@ -56,7 +57,7 @@ def new_customer(platform, keys, tax_id: str) -> tuple[str, dict]:
 
 def test_both_admins_stay_logged_in_side_by_side_in_one_browser(platform, operators, browser_context, keys):
     users, credit = platform["user_manager"], platform["credit_manager"]
-    user_id, _ = new_customer(platform, keys, "529.982.247-25")
+    user_id, _ = new_customer(platform, keys)
     customers, accounts = browser_context.new_page(), browser_context.new_page()
     log_in(customers, users, operators)
     customers.goto(f"{users.url}/admin/users/customer/")
@@ -73,7 +74,7 @@ def test_both_admins_stay_logged_in_side_by_side_in_one_browser(platform, operat
 
 def test_an_operator_finds_a_pending_authorization_reads_its_history_and_releases_it(platform, operators, browser_context, keys):
     users, credit = platform["user_manager"], platform["credit_manager"]
-    user_id, account = new_customer(platform, keys, "111.444.777-35")
+    user_id, account = new_customer(platform, keys)
     held = requests.post(
         f"{credit.url}/api/v1/accounts/{account['id']}/authorizations",
         json={

@@ -8,10 +8,11 @@ import pytest
 import requests
 
 from common.testing import wait_until
+from customers import new_cpf
 
 pytestmark = pytest.mark.e2e
 
-CUSTOMER = {"full_name": "Rafael Lima", "birth_date": "1984-07-21", "monthly_income": "8000.00", "tax_id": "390.533.447-05"}
+CUSTOMER = {"full_name": "Rafael Lima", "birth_date": "1984-07-21", "monthly_income": "8000.00"}
 MERCHANT = {"name": "Posto Central", "mcc": "5542", "country": "BR"}
 
 
@@ -27,7 +28,7 @@ def test_a_hold_shows_in_the_credit_summary_until_captured_or_reversed(platform,
     users, credit = platform["user_manager"], platform["credit_manager"]
     created = requests.post(
         f"{users.url}/api/v1/users",
-        json={**CUSTOMER, "email": f"{uuid.uuid4().hex[:10]}@example.com"},
+        json={**CUSTOMER, "tax_id": new_cpf(), "email": f"{uuid.uuid4().hex[:10]}@example.com"},
         headers=keys["users"],
         timeout=10,
     )

@@ -1,26 +1,15 @@
 """End to end over real Kafka: a customer created in user_manager gets a credit account, a decision and a
 limit in credit_manager, and user_manager's customer shows that credit summary."""
 
-import random
 import uuid
 
 import pytest
 import requests
 
 from common.testing import wait_until
+from customers import new_cpf
 
 pytestmark = pytest.mark.e2e
-
-
-def new_cpf() -> str:
-    """A valid CPF no other test uses (random, with its two check digits)."""
-    digits = [random.randint(0, 9) for _ in range(9)]
-    while len(set(digits)) == 1:
-        digits = [random.randint(0, 9) for _ in range(9)]
-    for _ in range(2):
-        total = sum(d * w for d, w in zip(digits, range(len(digits) + 1, 1, -1), strict=True))
-        digits.append(total * 10 % 11 % 10)
-    return "".join(map(str, digits))
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from common.admin import apply_each
+from common.audit.admin import history_table
 from users import selectors, services
 from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
@@ -41,9 +42,10 @@ class CustomerAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": CUSTOMER_FIELDS}),
         ("Credit (as credit_manager last reported it)", {"fields": CREDIT_FIELDS}),
+        ("Audit trail (changes by operators and API keys)", {"fields": ("audit_trail",)}),
         ("Event history", {"fields": ("event_history",)}),
     )
-    readonly_fields = (*CUSTOMER_FIELDS, *CREDIT_FIELDS, "event_history")
+    readonly_fields = (*CUSTOMER_FIELDS, *CREDIT_FIELDS, "audit_trail", "event_history")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # customers register through the API
@@ -107,6 +109,10 @@ class CustomerAdmin(admin.ModelAdmin):
     def credit_updated_at(self, obj: Customer) -> datetime | None:
         summary = _summary(obj)
         return summary.updated_at if summary else None
+
+    @admin.display(description="changes (newest first)")
+    def audit_trail(self, obj: Customer) -> str:
+        return history_table(subject_type="customer", subject_id=obj.id)
 
     @admin.display(description="events (newest first)")
     def event_history(self, obj: Customer) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models.functions import Lower
@@ -26,6 +27,10 @@ class Customer(models.Model):
     version = models.PositiveIntegerField(default=1, help_text="Incremented on every change (optimistic concurrency).")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # The customer as it was when the current change locked it (``users.services``): the audit trail's
+    # "before". Not a field.
+    state_before: dict[str, Any] | None = None
 
     class Meta:
         ordering = ["-created_at", "id"]

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from common.audit import services as audit
 from common.errors import DomainError, ErrorCode
 from common.events import USERS_TOPIC, Payload, new_event
 from common.events.payloads import (
@@ -134,7 +135,16 @@ def _locked_customer(customer_id: uuid.UUID, *, expected_version: int | None) ->
             ErrorCode.VERSION_MISMATCH,
             f"The customer changed since version {expected_version}; it is now at version {customer.version}.",
         )
+    customer.state_before = _audited(customer)
     return customer
+
+
+def _audited(customer: Customer) -> dict[str, Any]:
+    """What the audit trail keeps of a customer before and after a change: what a change can touch."""
+    return {
+        "version": customer.version, "status": customer.status, "full_name": customer.full_name, "email": customer.email,
+        "phone": customer.phone, "monthly_income": customer.monthly_income,
+    }  # fmt: skip
 
 
 def _closed() -> DomainError:
@@ -168,6 +178,10 @@ def _state_of(customer: Customer) -> dict[str, Any]:
 
 
 def _announce(customer: Customer, event_type: str, data: Payload) -> None:
+    """Publish the customer's event through the outbox, in the caller's transaction, and record the change
+    in the audit trail when an operator or an API key made it (with the fields it changed)."""
+    after = _audited(customer) | ({"reason": data.reason} if getattr(data, "reason", "") else {})
+    audit.record(subject_type="customer", subject_id=customer.id, action=event_type, before=customer.state_before, after=after)
     publish(new_event(event_type, subject=customer.id, data=data), topic=USERS_TOPIC, key=str(customer.id))
     # Ids and types only: personal data (tax id, email, income) never goes to the logs.
     logger.info("customer event recorded", extra={"customer_id": str(customer.id), "event_type": event_type})

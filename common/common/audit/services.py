@@ -1,0 +1,132 @@
+"""Recording and verifying the audit trail.
+
+:func:`record` adds an entry in the caller's transaction (the change and its entry commit together
+or not at all) when the change has an actor; the subject's chain is extended under a lock of its
+head row. Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's canonical
+JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
+without the key nobody can write a chain that verifies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+from pydantic import BaseModel
+
+from common.audit.actors import current_actor
+from common.audit.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64  # the "previous hash" of a subject's first entry
+Recorded = dict[str, Any] | BaseModel
+
+
+def record(
+    *, subject_type: str, subject_id: uuid.UUID, action: str, before: Recorded | None, after: Recorded | None
+) -> AuditEntry | None:
+    """Record the current actor's change of the subject; nothing when no operator or API key made it.
+
+    ``before`` and ``after`` are dicts or pydantic models (an event's payload), stored as JSON.
+    """
+    actor = current_actor()
+    if actor is None:
+        return None
+    with transaction.atomic(savepoint=False):
+        head, _ = AuditHead.objects.select_for_update().get_or_create(
+            subject_type=subject_type, subject_id=subject_id, defaults={"sequence": 0, "entry_hash": GENESIS}
+        )
+        entry = AuditEntry(
+            subject_type=subject_type, subject_id=subject_id, sequence=head.sequence + 1, actor_type=actor.type,
+            actor_id=actor.id, actor_name=actor.name, action=action, request_id=actor.request_id,
+            before=_json(before), after=_json(after), created_at=timezone.now(), previous_hash=head.entry_hash,
+        )  # fmt: skip
+        entry.entry_hash = _hash(entry)
+        entry.save(force_insert=True)
+        head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
+        head.save(update_fields=["sequence", "entry_hash"])
+    return entry
+
+
+@dataclass(frozen=True)
+class Break:
+    """Where a subject's chain stops holding: the first entry that does not verify, and why."""
+
+    subject_type: str
+    subject_id: uuid.UUID
+    sequence: int
+    entry_id: int | None
+    problem: str
+
+
+def verify() -> tuple[int, list[Break]]:
+    """Check every subject's chain, entry by entry and against its head; return how many entries were
+    checked and the first break of each broken chain."""
+    heads = {(head.subject_type, head.subject_id): head for head in AuditHead.objects.all()}
+    entries = AuditEntry.objects.order_by("subject_type", "subject_id", "sequence").iterator()
+    checked, breaks, seen = 0, [], set()
+    for subject, chain in groupby(entries, key=lambda entry: (entry.subject_type, entry.subject_id)):
+        seen.add(subject)
+        expected, previous, broken = 1, GENESIS, None
+        for entry in chain:
+            checked += 1
+            problem = None if broken else _problem(entry, expected, previous)
+            if problem:
+                broken = Break(*subject, entry.sequence, entry.id, problem)
+            expected, previous = entry.sequence + 1, entry.entry_hash
+        head = heads.get(subject)
+        if broken is None and (head is None or (head.sequence, head.entry_hash) != (expected - 1, previous)):
+            recorded = head.sequence if head else "no"
+            broken = Break(*subject, expected, None, f"the chain ends at entry {expected - 1} but {recorded} were recorded")
+        if broken:
+            breaks.append(broken)
+    for subject, head in heads.items():
+        if subject not in seen and head.sequence:
+            breaks.append(Break(*subject, 1, None, f"all {head.sequence} entries are missing"))
+    return checked, breaks
+
+
+def history(*, subject_type: str, subject_id: uuid.UUID) -> list[AuditEntry]:
+    """The subject's entries, newest first."""
+    return list(AuditEntry.objects.filter(subject_type=subject_type, subject_id=subject_id).order_by("-sequence"))
+
+
+def _problem(entry: AuditEntry, expected_sequence: int, previous: str) -> str:
+    if entry.sequence != expected_sequence:
+        return f"entry {expected_sequence} is missing" if entry.sequence > expected_sequence else "sequence repeated"
+    if entry.previous_hash != previous:
+        return "does not follow the entry before it"
+    if not hmac.compare_digest(entry.entry_hash, _hash(entry)):
+        return "its content does not match its hash (edited)"
+    return ""
+
+
+def _hash(entry: AuditEntry) -> str:
+    content = {
+        "subject_type": entry.subject_type, "subject_id": str(entry.subject_id), "sequence": entry.sequence,
+        "actor_type": entry.actor_type, "actor_id": entry.actor_id, "actor_name": entry.actor_name, "action": entry.action,
+        "request_id": entry.request_id, "before": entry.before, "after": entry.after,
+        "created_at": entry.created_at.isoformat(), "previous_hash": entry.previous_hash,
+    }  # fmt: skip
+    message = json.dumps(content, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _json(value: Recorded | None) -> dict[str, Any] | None:
+    """The value as JSON keeps it (decimals and UUIDs as text), so the hash of what is stored is the hash recorded."""
+    return None if value is None else json.loads(json.dumps(value, cls=_Encoder))
+
+
+class _Encoder(DjangoJSONEncoder):
+    """Django's JSON (dates, decimals, UUIDs), and pydantic models (event payloads) as their JSON."""
+
+    def default(self, o: Any) -> Any:
+        return o.model_dump(mode="json") if isinstance(o, BaseModel) else super().default(o)

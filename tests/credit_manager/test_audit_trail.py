@@ -1,0 +1,78 @@
+"""Every change of an account by an API key or an operator is in the audit trail, with the account
+before and the event that announced the change after; changes that follow from another service's
+events are not (they have no actor here)."""
+
+import uuid
+
+import pytest
+from django.core.management import call_command
+from support import change_authorization, onboard, post, purchase, request_authorization
+
+from common.audit.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def trail(account) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(subject_type="account", subject_id=account.id).order_by("sequence"))
+
+
+def test_onboarding_from_a_customer_event_records_nothing(active_account):
+    assert trail(active_account) == []
+
+
+def test_a_purchase_records_the_key_and_the_balance_before_and_after(api_client, active_account):
+    client = api_client("credit:write")
+    response = post(client, active_account, purchase("120.00"))
+    [entry] = trail(active_account)
+    assert (entry.actor_type, entry.action, entry.request_id) == (
+        "api_key",
+        "credit.transaction.posted",
+        response["X-Request-ID"],
+    )
+    assert (entry.before["balance"], entry.after["balance"], entry.after["amount"]) == ("0.00", "120.00", "120.00")
+    assert entry.after["transaction_id"] == response.json()["id"]
+
+
+def test_each_step_of_a_card_authorization_is_recorded(api_client, active_account):
+    client = api_client("credit:write")
+    authorization = request_authorization(client, active_account, "100.00").json()
+    change_authorization(client, authorization["id"], "captures", {"amount": "60.00"})
+    actions = [entry.action for entry in trail(active_account)]
+    assert actions == ["credit.authorization.approved", "credit.transaction.posted", "credit.authorization.captured"]
+    captured = trail(active_account)[-1]
+    assert (captured.after["held"], captured.after["balance"], captured.after["authorization_id"]) == (
+        "0.00", "60.00", authorization["id"]
+    )  # fmt: skip
+
+
+def test_a_limit_request_is_recorded(api_client, active_account):
+    response = api_client("credit:write").post(
+        f"/api/v1/accounts/{active_account.id}/limit-requests", {"requested_limit": "9000.00"}, content_type="application/json"
+    )
+    assert response.status_code == 202, response.json()
+    [entry] = trail(active_account)
+    assert (entry.action, entry.after["requested_limit"]) == ("credit.limit.requested", "9000.00")
+
+
+def test_an_operators_adjustment_is_recorded_and_shown_on_the_account_page(admin_client, admin_user, active_account):
+    admin_client.post(
+        "/admin/accounts/creditaccount/",
+        {"action": "adjust", "_selected_action": [str(active_account.id)], "index": 0, "direction": "debit", "amount": "25.00",
+         "reason": "late fee"},
+        follow=True,
+    )  # fmt: skip
+    [entry] = trail(active_account)
+    assert (entry.actor_type, entry.actor_name, entry.action) == ("operator", admin_user.username, "credit.transaction.posted")
+    assert (entry.before["balance"], entry.after["balance"]) == ("0.00", "25.00")
+    page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
+    assert "credit.transaction.posted" in page and "balance: 0.00 → 25.00" in page
+
+
+def test_accounts_chains_verify(api_client, capsys):
+    client = api_client("credit:write")
+    for account in (onboard(), onboard()):
+        post(client, account, purchase("10.00"))
+        request_authorization(client, account, "5.00", reference=uuid.uuid4().hex)
+    call_command("verify_audit")
+    assert capsys.readouterr().out == "audit ok: 4 entries\n"
