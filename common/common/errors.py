@@ -98,6 +98,14 @@ class ErrorCode(StrEnum):
     )
     REVERSAL_EXCEEDS_HOLD = "REVERSAL_EXCEEDS_HOLD", 409, "The reversal is more than the amount still held."
     INVALID_HOLD_RULE = "INVALID_HOLD_RULE", 422, "The hold rule is not valid."
+    # Four eyes: requests one operator makes and a second one approves (credit_manager's back office)
+    APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND", 404, "No approval request with this id."
+    APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING", 409, "The request was already decided, cancelled, or ended."
+    CHECKER_IS_MAKER = "CHECKER_IS_MAKER", 409, "The operator who asked cannot approve or reject the request: a second one must."
+    NOT_THE_MAKER = "NOT_THE_MAKER", 409, "Only the operator who asked can cancel the request."
+    APPROVAL_EXPIRED = "APPROVAL_EXPIRED", 409, "The request expired before it was approved; ask again."
+    APPROVAL_STALE = "APPROVAL_STALE", 409, "What the request was asked on has changed; ask again on the new facts."
+    APPROVAL_TAMPERED = "APPROVAL_TAMPERED", 409, "The request's content no longer matches what was asked; it is not executed."
 
 
 class DomainError(Exception):

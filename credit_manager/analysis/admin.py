@@ -7,14 +7,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from analysis import services
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import policy_errors
-from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
+from common.admin import ReadOnlyModelAdmin
 
 POLICY_FIELDSETS = (
     (None, {"fields": ("version", "note", "created_by", "created_at")}),
@@ -121,7 +120,8 @@ class DecisionInline(admin.TabularInline):
 
 @admin.register(LimitRequest)
 class LimitRequestAdmin(ReadOnlyModelAdmin):
-    """The manual review queue is the ``manual_review`` filter; approve or deny with the reason typed above."""
+    """The manual review queue is the ``manual_review`` filter; a decision is asked by one operator and
+    approved by a second (``approvals.admin`` adds the actions)."""
 
     list_display = ("created_at", "account", "requested_limit", "current_limit", "status", "decided_by", "decided_at")
     list_filter = ("status",)
@@ -140,28 +140,6 @@ class LimitRequestAdmin(ReadOnlyModelAdmin):
     )
     readonly_fields = fields
     inlines = [DecisionInline]
-    action_form = ReasonActionForm
-    actions = ["approve", "deny"]
-
-    def has_review_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("analysis.review_limitrequest")
-
-    @admin.action(description="Approve selected manual reviews (reason above)", permissions=["review"])
-    def approve(self, request: HttpRequest, queryset: QuerySet[LimitRequest]) -> None:
-        self._review(request, queryset, approve=True)
-
-    @admin.action(description="Deny selected manual reviews (reason above)", permissions=["review"])
-    def deny(self, request: HttpRequest, queryset: QuerySet[LimitRequest]) -> None:
-        self._review(request, queryset, approve=False)
-
-    def _review(self, request: HttpRequest, queryset: QuerySet[LimitRequest], *, approve: bool) -> None:
-        def review(limit_request: LimitRequest) -> None:
-            services.review_limit_request(
-                request_id=limit_request.id, approve=approve, reason=action_reason(request), decided_by=request.user
-            )
-
-        apply_each(self, request, queryset, review, done="request(s) approved" if approve else "request(s) denied")
-
     @admin.display(description="current limit")
     def current_limit(self, obj: LimitRequest):
         return obj.account.credit_limit

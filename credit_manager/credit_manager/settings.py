@@ -12,11 +12,14 @@ globals().update(
     service_settings(
         service="credit_manager",
         base_dir=Path(__file__).resolve().parent.parent,
-        apps=["common.idempotency", "accounts", "analysis", "ledger", "authorizations"],
+        apps=["common.idempotency", "accounts", "analysis", "ledger", "authorizations", "approvals"],
         consumed_topics=[USERS_TOPIC],
         api_scopes=["credit:read", "credit:write"],
     )
 )
+
+# Four eyes: a money decision asked by one operator must be approved by a second within this time.
+APPROVAL_EXPIRY_HOURS = environ.Env().int("APPROVAL_EXPIRY_HOURS", default=24)
 
 # Limit requests whose analysis task was lost (a broker outage) are queued again by a periodic sweep;
 # a request still pending one whole period after it was taken lost its task.

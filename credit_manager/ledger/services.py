@@ -131,7 +131,7 @@ def _post(
     reason: str = "",
 ) -> LedgerTransaction:
     """Book ``amount`` on the locked account against ``counter``; close a closing account it pays off."""
-    _check_amount(amount)
+    check_amount(amount)
     if account.status == AccountStatus.CLOSED:
         raise DomainError(ErrorCode.ACCOUNT_CLOSED)
     owed = amount if direction == Direction.DEBIT else -amount
@@ -167,7 +167,7 @@ def _post(
     return posted
 
 
-def _check_amount(amount: Decimal) -> None:
+def check_amount(amount: Decimal) -> None:
     """Money posted is a positive number of cents: whoever calls (the API, the admin, a task) is held to it."""
     if not amount.is_finite() or amount <= 0:
         raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)

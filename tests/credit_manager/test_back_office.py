@@ -13,11 +13,23 @@ from support import onboard, spend
 from accounts.models import CreditAccount
 from analysis.models import CreditPolicy, LimitRequest
 from analysis.services import decide_limit_request, request_limit
+from approvals.models import ApprovalRequest
 from authorizations.models import Authorization, HoldRule
 from authorizations.services import Merchant, authorize, capture
 from ledger.models import LedgerEntry, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def checker_client(client) -> object:
+    """A second operator, who may approve requests: the four eyes' other two."""
+    checker = User.objects.create_user("checker", password="a-long-checker-password-1", is_staff=True)
+    checker.user_permissions.add(
+        *Permission.objects.filter(codename__in=["decide_approvalrequest", "view_approvalrequest"])
+    )
+    client.force_login(checker)
+    return client
 
 
 def run_action(client, changelist: str, action: str, rows, **fields):
@@ -62,26 +74,33 @@ class TestAccounts:
         active_account.refresh_from_db()
         assert active_account.credit_limit == before
 
-    def test_an_adjustment_is_posted_with_the_operators_reason(self, admin_client, admin_user, active_account):
+    def test_an_adjustment_is_asked_then_posted_once_when_a_second_operator_approves_it(
+        self, admin_client, admin_user, checker_client, active_account
+    ):
         response = run_action(
-            admin_client,
-            "accounts/creditaccount",
-            "adjust",
-            [active_account],
-            direction="debit",
-            amount="25.00",
+            admin_client, "accounts/creditaccount", "ask_adjustment", [active_account], direction="debit", amount="25.00",
             reason="late fee",
-        )
-        assert "1 adjustment(s) posted." in messages_of(response)
+        )  # fmt: skip
+        assert "1 adjustment(s) asked." in messages_of(response)
+        assert not LedgerTransaction.objects.exists()
+        asked = ApprovalRequest.objects.get()
+        page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
+        assert "debit adjustment of 25.00" in page  # waiting for approval, on the account's page
+        refused = run_action(admin_client, "approvals/approvalrequest", "approve", [asked])
+        assert any("CHECKER_IS_MAKER" in message for message in messages_of(refused))
+        approved = run_action(checker_client, "approvals/approvalrequest", "approve", [asked])
+        assert "1 request(s) approved and executed." in messages_of(approved)
         adjustment = LedgerTransaction.objects.get(type="adjustment")
         assert (adjustment.amount, adjustment.reason, adjustment.created_by) == (Decimal("25.00"), "late fee", admin_user)
+        run_action(checker_client, "approvals/approvalrequest", "approve", [asked])
+        assert LedgerTransaction.objects.filter(type="adjustment").count() == 1
 
     def test_an_adjustment_without_a_reason_is_refused(self, admin_client, active_account):
         response = run_action(
-            admin_client, "accounts/creditaccount", "adjust", [active_account], direction="debit", amount="25.00"
+            admin_client, "accounts/creditaccount", "ask_adjustment", [active_account], direction="debit", amount="25.00"
         )
         assert any("REASON_REQUIRED" in message for message in messages_of(response))
-        assert not LedgerTransaction.objects.exists()
+        assert not ApprovalRequest.objects.exists()
 
 
 class TestLedger:
@@ -94,11 +113,15 @@ class TestLedger:
         assert admin_client.get("/admin/ledger/ledgerentry/add/").status_code == 403
         assert admin_client.get(f"/admin/ledger/ledgerentry/{LedgerEntry.objects.first().id}/delete/").status_code == 403
 
-    def test_the_reverse_action_posts_a_reversal_with_the_reason(self, admin_client, admin_user, active_account):
+    def test_a_reversal_is_asked_then_posted_when_a_second_operator_approves_it(
+        self, admin_client, admin_user, checker_client, active_account
+    ):
         spend(active_account, "10.00")
         posted = LedgerTransaction.objects.get()
-        response = run_action(admin_client, "ledger/ledgertransaction", "reverse", [posted], reason="charged twice")
-        assert "1 transaction(s) reversed." in messages_of(response)
+        response = run_action(admin_client, "ledger/ledgertransaction", "ask_reversal", [posted], reason="charged twice")
+        assert "1 reversal(s) asked." in messages_of(response)
+        assert not LedgerTransaction.objects.filter(reverses=posted).exists()
+        run_action(checker_client, "approvals/approvalrequest", "approve", [ApprovalRequest.objects.get()])
         reversal = LedgerTransaction.objects.get(reverses=posted)
         assert (reversal.reason, reversal.created_by, reversal.balance_after) == ("charged twice", admin_user, Decimal("0.00"))
 
@@ -107,19 +130,23 @@ class TestLedger:
         clerk.user_permissions.add(Permission.objects.get(codename="view_ledgertransaction"))
         client.force_login(clerk)
         page = client.get("/admin/ledger/ledgertransaction/")
-        assert page.status_code == 200 and b'value="reverse"' not in page.content
+        assert page.status_code == 200 and b'value="ask_reversal"' not in page.content
 
 
 class TestManualReviewQueue:
-    def test_operators_approve_manual_reviews_with_a_reason(self, admin_client, admin_user, active_account):
+    def test_operators_ask_for_manual_review_decisions_that_a_second_one_approves(
+        self, admin_client, admin_user, checker_client, active_account
+    ):
         limit_request = request_limit(account_id=active_account.id, requested_limit=Decimal("20000.00"))
         decide_limit_request(request_id=limit_request.id)
         queue = admin_client.get("/admin/analysis/limitrequest/?status__exact=manual_review")
         assert list(queue.context["cl"].result_list) == [LimitRequest.objects.get()]
         assert admin_client.get(f"/admin/analysis/limitrequest/{limit_request.id}/change/").status_code == 200
 
-        response = run_action(admin_client, "analysis/limitrequest", "approve", [limit_request], reason="verified payslips")
-        assert "1 request(s) approved." in messages_of(response)
+        response = run_action(admin_client, "analysis/limitrequest", "ask_approval", [limit_request], reason="verified payslips")
+        assert "1 decision(s) asked." in messages_of(response)
+        assert LimitRequest.objects.get().status == "manual_review"
+        run_action(checker_client, "approvals/approvalrequest", "approve", [ApprovalRequest.objects.get()])
         limit_request.refresh_from_db()
         assert (limit_request.status, limit_request.decided_by, limit_request.review_reason) == (
             "approved",
@@ -128,10 +155,12 @@ class TestManualReviewQueue:
         )
         assert CreditAccount.objects.get(id=active_account.id).credit_limit == Decimal("20000.00")
 
-    def test_a_request_not_in_review_is_refused_with_its_code(self, admin_client, active_account):
+    def test_a_request_not_in_review_becomes_stale_and_is_refused(self, admin_client, checker_client, active_account):
         limit_request = request_limit(account_id=active_account.id, requested_limit=Decimal("100.00"))
-        response = run_action(admin_client, "analysis/limitrequest", "deny", [limit_request], reason="no")
-        assert any("LIMIT_REQUEST_NOT_IN_REVIEW" in message for message in messages_of(response))
+        run_action(admin_client, "analysis/limitrequest", "ask_denial", [limit_request], reason="no")
+        decide_limit_request(request_id=limit_request.id)  # decided by the analysis meanwhile
+        response = run_action(checker_client, "approvals/approvalrequest", "approve", [ApprovalRequest.objects.get()])
+        assert any("APPROVAL_STALE" in message for message in messages_of(response))
 
 
 class TestDecisionsAndPolicies:
@@ -140,7 +169,9 @@ class TestDecisionsAndPolicies:
         assert page.status_code == 200 and b"&quot;points&quot;: 350" in page.content
         assert admin_client.get("/admin/analysis/creditdecision/?trigger__exact=onboarding&policy__version=1").status_code == 200
 
-    def test_editing_a_policy_publishes_the_next_version_and_leaves_the_old_one(self, admin_client, admin_user):
+    def test_editing_a_policy_asks_for_the_next_version_published_when_a_second_operator_approves(
+        self, admin_client, admin_user, checker_client
+    ):
         from django.forms.models import model_to_dict
 
         current = CreditPolicy.objects.get(version=1)
@@ -148,7 +179,10 @@ class TestDecisionsAndPolicies:
         response = admin_client.post(
             f"/admin/analysis/creditpolicy/{current.id}/change/", {**form, "min_score": "550", "note": "stricter"}, follow=True
         )
-        assert response.status_code == 200 and "Published as policy v2, in force from now on." in messages_of(response)
+        assert response.status_code == 200
+        assert any(message.startswith("Asked: the new policy version is published when") for message in messages_of(response))
+        assert list(CreditPolicy.objects.values_list("version", "min_score")) == [(1, 500)]
+        run_action(checker_client, "approvals/approvalrequest", "approve", [ApprovalRequest.objects.get()])
         assert CreditPolicy.objects.get(version=1).min_score == 500
         published = CreditPolicy.objects.get(version=2)
         assert (published.min_score, published.note, published.created_by) == (550, "stricter", admin_user)
@@ -174,7 +208,7 @@ class TestDecisionsAndPolicies:
 @pytest.mark.parametrize("fields", [{"direction": "debit"}, {"amount": "5.00"}, {"direction": "debit", "amount": "five"},
                                     {"direction": "debit", "amount": "NaN"}])  # fmt: skip
 def test_an_adjustment_needs_a_direction_and_an_amount_typed_as_a_number(admin_client, active_account, fields):
-    response = run_action(admin_client, "accounts/creditaccount", "adjust", [active_account], reason="fee", **fields)
+    response = run_action(admin_client, "accounts/creditaccount", "ask_adjustment", [active_account], reason="fee", **fields)
     assert "Choose a direction and type the amount as a number, e.g. 25.00." in messages_of(response)
     assert not LedgerTransaction.objects.exists()
 
@@ -183,10 +217,10 @@ def test_an_adjustment_needs_a_direction_and_an_amount_typed_as_a_number(admin_c
                                               ("-5.00", "AMOUNT_NOT_POSITIVE")])  # fmt: skip
 def test_the_service_refuses_an_amount_not_above_zero_or_with_more_than_two_decimals(admin_client, active_account, amount, code):
     response = run_action(
-        admin_client, "accounts/creditaccount", "adjust", [active_account], reason="fee", direction="debit", amount=amount
+        admin_client, "accounts/creditaccount", "ask_adjustment", [active_account], reason="fee", direction="debit", amount=amount
     )
     assert any(message.startswith("Refused:") and code in message for message in messages_of(response))
-    assert not LedgerTransaction.objects.exists()
+    assert not ApprovalRequest.objects.exists()
 
 
 class TestCardAuthorizations:
