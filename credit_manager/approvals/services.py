@@ -29,6 +29,7 @@ from analysis import selectors as analysis_selectors
 from analysis.models import CreditPolicy, LimitRequest
 from analysis.services import publish_policy_version, review_limit_request
 from approvals.models import ApprovalKind, ApprovalRequest, ApprovalStatus
+from common.audit import services as audit
 from common.errors import DomainError, ErrorCode
 from ledger.models import Direction, LedgerTransaction
 from ledger.services import check_amount, post_adjustment, reverse_transaction
@@ -131,11 +132,13 @@ def _ask(kind: ApprovalKind, payload: dict, *, summary: str, reason: str, reques
     if not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, "A request needs a reason.")
     now = timezone.now()
-    return ApprovalRequest.objects.create(
+    request = ApprovalRequest.objects.create(
         kind=kind, account=account, summary=summary[:300], payload=payload, payload_hash=_hash(payload),
         facts=FACTS[kind](payload), reason=reason.strip()[:500], requested_by=requested_by, requested_at=now,
         expires_at=now + timedelta(hours=settings.APPROVAL_EXPIRY_HOURS),
     )  # fmt: skip
+    _audit(request, "approval.requested")
+    return request
 
 
 def _decidable(request_id: uuid.UUID, checker) -> ApprovalRequest:
@@ -175,6 +178,14 @@ def _require_pending(request: ApprovalRequest) -> None:
 def _decide(request: ApprovalRequest, status: ApprovalStatus, by, note: str) -> None:
     request.status, request.decided_by, request.decided_at, request.decision_note = status, by, timezone.now(), note.strip()
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "result"])
+    _audit(request, f"approval.{status}")
+
+
+def _audit(request: ApprovalRequest, action: str) -> None:
+    """The account's audit trail shows who asked and who decided, beside the change the request made."""
+    if request.account_id:
+        recorded = {"approval_request_id": str(request.id), "summary": request.summary, "status": request.status}
+        audit.record(subject_type="account", subject_id=request.account_id, action=action, before=None, after=recorded)
 
 
 def _hash(payload: dict) -> str:

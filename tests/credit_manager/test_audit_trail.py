@@ -5,9 +5,11 @@ events are not (they have no actor here)."""
 import uuid
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from support import change_authorization, onboard, post, purchase, request_authorization
 
+from approvals.models import ApprovalRequest
 from common.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -55,16 +57,26 @@ def test_a_limit_request_is_recorded(api_client, active_account):
     assert (entry.action, entry.after["requested_limit"]) == ("credit.limit.requested", "9000.00")
 
 
-def test_an_operators_adjustment_is_recorded_and_shown_on_the_account_page(admin_client, admin_user, active_account):
+def test_an_adjustment_shows_who_asked_who_approved_and_what_changed(admin_client, admin_user, client, active_account):
     admin_client.post(
         "/admin/accounts/creditaccount/",
-        {"action": "adjust", "_selected_action": [str(active_account.id)], "index": 0, "direction": "debit", "amount": "25.00",
-         "reason": "late fee"},
+        {"action": "ask_adjustment", "_selected_action": [str(active_account.id)], "index": 0, "direction": "debit",
+         "amount": "25.00", "reason": "late fee"},
         follow=True,
     )  # fmt: skip
-    [entry] = trail(active_account)
-    assert (entry.actor_type, entry.actor_name, entry.action) == ("operator", admin_user.username, "credit.transaction.posted")
-    assert (entry.before["balance"], entry.after["balance"]) == ("0.00", "25.00")
+    checker = User.objects.create_user("checker", password="a-long-checker-password-1", is_staff=True)
+    checker.user_permissions.add(*Permission.objects.filter(codename__in=["decide_approvalrequest", "view_approvalrequest"]))
+    client.force_login(checker)
+    asked = ApprovalRequest.objects.get()
+    client.post("/admin/approvals/approvalrequest/", {"action": "approve", "_selected_action": [str(asked.id)], "index": 0})
+    steps = [(entry.actor_name, entry.action) for entry in trail(active_account)]
+    assert steps == [
+        (admin_user.username, "approval.requested"),
+        ("checker", "credit.transaction.posted"),
+        ("checker", "approval.executed"),
+    ]
+    posted = trail(active_account)[1]
+    assert (posted.before["balance"], posted.after["balance"]) == ("0.00", "25.00")
     page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
     assert "credit.transaction.posted" in page and "balance: 0.00 → 25.00" in page
 
