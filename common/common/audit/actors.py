@@ -1,10 +1,11 @@
-"""Who is making the current request's changes: the operator logged into the back office, or the API key
-the request came with. Set per request by :class:`AuditActorMiddleware`; none in queue workers and
-event handlers (their changes follow from an audited one, or from another service)."""
+"""Who is making the current changes: the operator logged into the back office or the API key of the
+request (set per request by :class:`AuditActorMiddleware`), or the event a queue worker applies (set
+by :func:`acting_for_event`: the change follows from another service's, recorded there with its actor)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -13,21 +14,22 @@ from django.http import HttpRequest, HttpResponse
 from common.observability import current_request_id
 
 _request: ContextVar[HttpRequest | None] = ContextVar("audited_request", default=None)
+_event: ContextVar[Actor | None] = ContextVar("audited_event", default=None)
 
 
 @dataclass(frozen=True)
 class Actor:
-    type: str  # "operator" or "api_key"
+    type: str  # "operator", "api_key" or "event"
     id: str
     name: str
-    request_id: str
+    request_id: str  # for an event: its id, which the source service's trail shows too
 
 
 def current_actor() -> Actor | None:
     """The request's actor, read when a change is recorded (the API key is known only after authentication)."""
     request = _request.get()
     if request is None:
-        return None
+        return _event.get()
     caller = getattr(request, "auth", None)  # django-ninja's authenticated caller
     if caller is not None and hasattr(caller, "key_id"):
         return Actor("api_key", str(caller.key_id), caller.name, current_request_id())
@@ -49,3 +51,13 @@ class AuditActorMiddleware:
             return self.get_response(request)
         finally:
             _request.reset(token)
+
+
+@contextlib.contextmanager
+def acting_for_event(*, event_id: object, source: str, event_type: str) -> Iterator[None]:
+    """Changes made inside the block follow from the event (its id, the service and type it came as)."""
+    token = _event.set(Actor("event", str(event_id), f"{source}: {event_type}", str(event_id)))
+    try:
+        yield
+    finally:
+        _event.reset(token)

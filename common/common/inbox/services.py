@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.audit.actors import acting_for_event
 from common.events import CloudEvent, InvalidEvent
 from common.inbox.models import AppliedVersion, EventOutcome, ProcessedEvent
 
@@ -76,7 +77,8 @@ def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versio
                 return "duplicate"
             if not newest:
                 return "stale"
-        handler(event)
+        with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
+            handler(event)
         return "handled"
 
 
