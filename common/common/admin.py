@@ -1,5 +1,5 @@
-"""Admin building blocks shared by both back offices: read-only history, and actions that run a service
-on each selected row."""
+"""Admin building blocks shared by both back offices: read-only history, actions that run a service on
+each selected row, and a confirmation with a reason before an action that cannot be taken back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import TypeVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template import engines
+from django.template.response import TemplateResponse
 
 from common.errors import DomainError
 
@@ -66,3 +69,40 @@ def apply_each(
         model_admin.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
     if refused:
         model_admin.message_user(request, f"Refused: {'; '.join(refused)}.", messages.WARNING)
+
+
+# Kept here rather than in a template file: the common package ships only Python modules.
+CONFIRMATION_PAGE = """{% extends "admin/base_site.html" %}
+{% block title %}{{ title }} | {{ site_title }}{% endblock %}
+{% block content %}
+<p>{{ warning }}</p>
+<ul>{% for row in rows %}<li>{{ row }}</li>{% endfor %}</ul>
+<form method="post">{% csrf_token %}
+  {% for row in rows %}<input type="hidden" name="_selected_action" value="{{ row.pk }}">{% endfor %}
+  <input type="hidden" name="action" value="{{ action }}">
+  <input type="hidden" name="confirmed" value="yes">
+  {% if error %}<p class="errornote">{{ error }}</p>{% endif %}
+  <p><label for="id_confirmed_reason">Reason (required, recorded with the change):</label><br>
+  <textarea name="reason" id="id_confirmed_reason" rows="3" cols="80" maxlength="500" required>{{ reason }}</textarea></p>
+  <input type="submit" value="{{ confirm_label }}" class="default">
+  <a href="{{ back }}" class="button cancel-link">No, go back</a>
+</form>
+{% endblock %}
+"""
+
+
+def confirmed_reason(
+    model_admin: admin.ModelAdmin, request: HttpRequest, rows: QuerySet, *, action: str, title: str, warning: str, confirm_label: str
+) -> str | TemplateResponse:
+    """The reason an operator typed on the confirmation page of ``action``, or that page (shown again,
+    with an error, until a reason is typed). Nothing runs before the operator confirms."""
+    reason = request.POST.get("reason", "").strip()
+    if request.POST.get("confirmed") == "yes" and reason:
+        return reason
+    context = {
+        **model_admin.admin_site.each_context(request), "title": title, "warning": warning, "rows": list(rows),
+        "action": action, "confirm_label": confirm_label, "reason": reason, "back": request.get_full_path(),
+        "error": "Type the reason first." if request.POST.get("confirmed") == "yes" else "",
+    }  # fmt: skip
+    page = engines["django"].from_string(CONFIRMATION_PAGE)
+    return TemplateResponse(request, page, context)

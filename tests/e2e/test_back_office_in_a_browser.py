@@ -55,20 +55,38 @@ def new_customer(platform, keys) -> tuple[str, dict]:
     return user_id, wait_until(active_account, timeout=60, what="the customer's account to be active")
 
 
-def test_both_admins_stay_logged_in_side_by_side_in_one_browser(platform, operators, browser_context, keys):
+def test_both_admins_stay_logged_in_side_by_side_and_a_confirmed_block_shows_in_both_audit_trails(
+    platform, operators, browser_context, keys
+):
     users, credit = platform["user_manager"], platform["credit_manager"]
-    user_id, _ = new_customer(platform, keys)
+    user_id, account = new_customer(platform, keys)
     customers, accounts = browser_context.new_page(), browser_context.new_page()
     log_in(customers, users, operators)
     customers.goto(f"{users.url}/admin/users/customer/")
     log_in(accounts, credit, operators)  # in the other tab, while the customer list is open
 
-    # An action submitted from the first tab still lands in user_manager, logged in, with its CSRF token.
+    # An action submitted from the first tab still lands in user_manager, logged in, with its CSRF token;
+    # blocking asks for confirmation and a reason first.
     customers.check(f"input[name=_selected_action][value='{user_id}']")
     customers.select_option("select[name=action]", "block")
     customers.click("button[name=index]")
-    expect(customers.locator(".messagelist")).to_contain_text("blocked")
+    expect(customers.locator("h1")).to_have_text("Block these customers?")
+    customers.fill("textarea[name=reason]", "card reported stolen by the customer")
+    customers.click("input[type=submit][value='Yes, block them']")
+    expect(customers.locator(".messagelist")).to_contain_text("1 customer(s) blocked.")
     assert requests.get(f"{users.url}/api/v1/users/{user_id}", headers=keys["users"], timeout=10).json()["status"] == "blocked"
+
+    customers.goto(f"{users.url}/admin/users/customer/{user_id}/change/")
+    trail = customers.locator(".field-audit_trail")
+    expect(trail).to_contain_text("user.blocked")
+    expect(trail).to_contain_text("card reported stolen by the customer")
+
+    def account_trail_shows_the_freeze() -> bool:
+        accounts.goto(f"{credit.url}/admin/accounts/creditaccount/{account['id']}/change/")
+        text = accounts.locator(".field-audit_trail").inner_text()
+        return "credit.account.frozen" in text and "user.blocked" in text
+
+    wait_until(account_trail_shows_the_freeze, timeout=60, what="credit_manager's audit trail to show the freeze")
     assert logged_in(accounts, credit) and logged_in(customers, users)
 
 

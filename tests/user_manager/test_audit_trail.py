@@ -69,11 +69,13 @@ class TestWhatIsRecorded:
     def test_an_operators_action_records_the_operator_and_the_reason(self, create_customer, admin_client, admin_user):
         customer = create_customer()
         admin_client.post(
-            "/admin/users/customer/", {"action": "block", "_selected_action": [customer["id"]], "index": 0}, follow=True
+            "/admin/users/customer/",
+            {"action": "block", "_selected_action": [customer["id"]], "index": 0, "confirmed": "yes", "reason": "fraud"},
+            follow=True,
         )
         blocked = entries_of(customer["id"])[-1]
         assert (blocked.action, blocked.actor_type, blocked.actor_name) == ("user.blocked", "operator", admin_user.username)
-        assert (blocked.before["status"], blocked.after["status"]) == ("active", "blocked")
+        assert (blocked.before["status"], blocked.after["status"], blocked.after["reason"]) == ("active", "blocked", "fraud")
 
     def test_a_change_made_outside_a_request_records_nothing(self, create_customer):
         customer = create_customer()

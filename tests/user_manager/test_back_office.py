@@ -48,8 +48,13 @@ def operator(staff):
     return staff("Customer operators (read-only)")
 
 
-def run_action(client, action, *customers):
-    return client.post(CHANGELIST, {"action": action, "_selected_action": [c["id"] for c in customers]}, follow=True)
+def run_action(client, action, *customers, **fields):
+    return client.post(CHANGELIST, {"action": action, "_selected_action": [c["id"] for c in customers], **fields}, follow=True)
+
+
+def confirm_action(client, action, *customers, reason="card reported stolen"):
+    """The action as an operator runs a destructive one: chosen, then confirmed with a reason."""
+    return run_action(client, action, *customers, confirmed="yes", reason=reason)
 
 
 class TestCustomerList:
@@ -106,21 +111,35 @@ class TestCustomerDetail:
 
 
 class TestActions:
-    def test_a_manager_blocks_through_the_service_which_announces_it(self, manager, create_customer):
+    def test_blocking_asks_for_confirmation_and_a_reason_first(self, manager, create_customer):
+        customer = create_customer(full_name="Joana Pereira")
+        page = run_action(manager, "block", customer).content.decode()
+        assert "Block these customers?" in page and "Joana Pereira" in page and 'name="reason"' in page
+        assert Customer.objects.get(id=customer["id"]).status == "active"
+        again = confirm_action(manager, "block", customer, reason="  ").content.decode()
+        assert "Type the reason first." in again
+        assert Customer.objects.get(id=customer["id"]).status == "active"
+
+    def test_a_manager_blocks_through_the_service_which_announces_it_with_the_reason(self, manager, create_customer):
         customer = create_customer()
-        response = run_action(manager, "block", customer)
+        response = confirm_action(manager, "block", customer, reason="card reported stolen")
         assert "1 customer(s) blocked." in response.content.decode()
         found = Customer.objects.get(id=customer["id"])
         assert found.status == "blocked" and found.version == 2
         event = OutboxEvent.objects.get(subject=customer["id"], event_type="user.blocked")
-        assert event.envelope["data"]["reason"] == "by operator managers"
+        assert event.envelope["data"]["reason"] == "card reported stolen"
+
+    def test_closing_asks_for_confirmation_and_a_reason_first(self, manager, create_customer):
+        customer = create_customer()
+        assert "Close these customers for good?" in run_action(manager, "close", customer).content.decode()
+        assert Customer.objects.get(id=customer["id"]).status == "active"
 
     def test_a_manager_unblocks_and_closes(self, manager, create_customer):
         customer = create_customer()
-        run_action(manager, "block", customer)
+        confirm_action(manager, "block", customer)
         run_action(manager, "unblock", customer)
         assert Customer.objects.get(id=customer["id"]).status == "active"
-        run_action(manager, "close", customer)
+        confirm_action(manager, "close", customer, reason="asked to close the account")
         assert Customer.objects.get(id=customer["id"]).status == "closed"
         types = list(OutboxEvent.objects.filter(subject=customer["id"]).values_list("event_type", flat=True))
         assert types == ["user.created", "user.blocked", "user.unblocked", "user.closed"]
@@ -128,14 +147,14 @@ class TestActions:
     def test_a_refused_change_is_reported_and_does_not_stop_the_others(self, manager, create_customer):
         closed, active = create_customer(full_name="Joana Pereira"), create_customer()
         close_customer(customer_id=closed["id"])
-        page = run_action(manager, "block", closed, active).content.decode()
+        page = confirm_action(manager, "block", closed, active).content.decode()
         assert "1 customer(s) blocked." in page and "Refused: Joana Pereira (CUSTOMER_CLOSED: " in page
         assert Customer.objects.get(id=active["id"]).status == "blocked"
 
     def test_an_operator_cannot_run_them(self, operator, create_customer):
         customer = create_customer()
         assert "Block selected customers" not in operator.get(CHANGELIST).content.decode()
-        run_action(operator, "block", customer)
+        confirm_action(operator, "block", customer)
         assert Customer.objects.get(id=customer["id"]).status == "active"
         assert not OutboxEvent.objects.filter(event_type="user.blocked").exists()
 

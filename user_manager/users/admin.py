@@ -15,9 +15,10 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from common.admin import apply_each
+from common.admin import apply_each, confirmed_reason
 from common.audit.admin import history_table
 from users import selectors, services
 from users.cpf import mask_cpf, normalize_cpf
@@ -61,17 +62,32 @@ class CustomerAdmin(admin.ModelAdmin):
         """A formatted CPF (123.456.789-09) finds its customer too: tax ids are stored as digits."""
         return super().get_search_results(request, queryset, normalize_cpf(search_term) or search_term)
 
-    @admin.action(description="Block selected customers", permissions=["change"])
-    def block(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        apply_each(self, request, queryset, _by_operator(request, services.block_customer), done="customer(s) blocked")
+    @admin.action(description="Block selected customers (asks to confirm, with a reason)", permissions=["change"])
+    def block(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
+        reason = confirmed_reason(
+            self, request, queryset, action="block", title="Block these customers?", confirm_label="Yes, block them",
+            warning="A blocked customer's credit account is frozen: no purchases until unblocked.",
+        )  # fmt: skip
+        if isinstance(reason, TemplateResponse):
+            return reason
+        apply_each(self, request, queryset, _by_operator(services.block_customer, reason), done="customer(s) blocked")
+        return None
 
     @admin.action(description="Unblock selected customers", permissions=["change"])
     def unblock(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        apply_each(self, request, queryset, _by_operator(request, services.unblock_customer), done="customer(s) unblocked")
+        reason = f"unblocked by operator {request.user.get_username()}"
+        apply_each(self, request, queryset, _by_operator(services.unblock_customer, reason), done="customer(s) unblocked")
 
-    @admin.action(description="Close selected customers (soft delete)", permissions=["change"])
-    def close(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
-        apply_each(self, request, queryset, _by_operator(request, services.close_customer), done="customer(s) closed")
+    @admin.action(description="Close selected customers (final; asks to confirm, with a reason)", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
+        reason = confirmed_reason(
+            self, request, queryset, action="close", title="Close these customers for good?", confirm_label="Yes, close them",
+            warning="Closing is final: a closed customer never changes again, and their credit account closes once paid off.",
+        )  # fmt: skip
+        if isinstance(reason, TemplateResponse):
+            return reason
+        apply_each(self, request, queryset, _by_operator(services.close_customer, reason), done="customer(s) closed")
+        return None
 
     @admin.display(description="tax id")
     def masked_tax_id(self, obj: Customer) -> str:
@@ -131,9 +147,8 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-def _by_operator(request: HttpRequest, change: Callable[..., Customer]) -> Callable[[Customer], Customer]:
-    """The status change for one customer, recorded with the operator as its reason."""
-    reason = f"by operator {request.user.get_username()}"
+def _by_operator(change: Callable[..., Customer], reason: str) -> Callable[[Customer], Customer]:
+    """The status change for one customer, with the operator's reason (the audit trail records who)."""
     return lambda customer: change(customer_id=customer.id, reason=reason)
 
 
