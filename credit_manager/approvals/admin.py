@@ -25,6 +25,13 @@ from ledger.admin import LedgerTransactionAdmin
 from ledger.models import Direction, LedgerTransaction
 
 
+# The permissions that let an operator ask for a decision (the actions below on the other screens).
+ASKING = (
+    "ledger.post_adjustment", "ledger.reverse_transaction", "analysis.review_limitrequest", "analysis.add_creditpolicy",
+    "analysis.change_creditpolicy",
+)  # fmt: skip
+
+
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyModelAdmin):
     list_display = (
@@ -45,7 +52,8 @@ class ApprovalRequestAdmin(ReadOnlyModelAdmin):
         return request.user.has_perm("approvals.decide_approvalrequest")
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("approvals.view_approvalrequest")
+        """Those who may ask may cancel (their own requests: the service checks who asked)."""
+        return any(request.user.has_perm(permission) for permission in ASKING)
 
     @admin.action(description="Approve and execute the selected requests (not your own)", permissions=["decide"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ApprovalRequest]) -> None:
