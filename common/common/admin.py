@@ -92,7 +92,15 @@ CONFIRMATION_PAGE = """{% extends "admin/base_site.html" %}
 
 
 def confirmed_reason(
-    model_admin: admin.ModelAdmin, request: HttpRequest, rows: QuerySet, *, action: str, title: str, warning: str, confirm_label: str
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    rows: QuerySet | list,
+    *,
+    action: str,
+    title: str,
+    warning: str,
+    confirm_label: str,
+    back: str | None = None,
 ) -> str | TemplateResponse:
     """The reason an operator typed on the confirmation page of ``action``, or that page (shown again,
     with an error, until a reason is typed). Nothing runs before the operator confirms."""
@@ -101,7 +109,7 @@ def confirmed_reason(
         return reason
     context = {
         **model_admin.admin_site.each_context(request), "title": title, "warning": warning, "rows": list(rows),
-        "action": action, "confirm_label": confirm_label, "reason": reason, "back": request.get_full_path(),
+        "action": action, "confirm_label": confirm_label, "reason": reason, "back": back or request.get_full_path(),
         "error": "Type the reason first." if request.POST.get("confirmed") == "yes" else "",
     }  # fmt: skip
     page = engines["django"].from_string(CONFIRMATION_PAGE)

@@ -134,6 +134,7 @@ def service_settings(
             }
         },
         "LANGUAGE_CODE": "en-us",
+        "FORMAT_MODULE_PATH": ["common.formats"],
         "TIME_ZONE": "UTC",
         "USE_I18N": True,
         "USE_TZ": True,

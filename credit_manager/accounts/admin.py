@@ -59,21 +59,13 @@ class UtilisationFilter(admin.SimpleListFilter):
 @admin.register(CreditAccount)
 class CreditAccountAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "user_id",
-        "status",
-        "credit_limit",
-        "balance",
-        "held",
-        "available",
-        "utilisation_percent",
-        "current_outcome",
-        "opened_at",
-    )
+        "credit_limit", "balance", "held", "available", "utilisation_percent", "status", "current_outcome", "user_id", "opened_at"
+    )  # fmt: skip
     list_filter = ("status", AtOrOverLimitFilter, UtilisationFilter)
     search_fields = ("=user_id", "=id")
     fields = (
         "id", "user_id", "status", "credit_limit", "balance", "held", "available", "over_limit", "currency",
-        "decision_in_force", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history", "audit_trail",
+        "decision_in_force", "latest_decision", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history", "audit_trail",
     )  # fmt: skip
     readonly_fields = fields
 
@@ -106,6 +98,22 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
     @admin.display(description="changes by operators and API keys (newest first)")
     def audit_trail(self, obj: CreditAccount) -> str:
         return history_table(subject_type="account", subject_id=obj.id)
+
+    @admin.display(description="latest decision")
+    def latest_decision(self, obj: CreditAccount) -> str:
+        """A decision that left the account as it is (a limit request denied, or waiting for review),
+        shown apart from the one in force."""
+        latest, in_force = obj.last_decision, obj.current_decision
+        if latest is None or (in_force is not None and latest.id == in_force.id):
+            return "the decision in force"
+        waiting = " (waiting for an operator's review)" if latest.outcome == "manual_review" else " (not in force)"
+        return format_html(
+            '<a href="{}">{} {}</a>{}',
+            reverse("admin:analysis_creditdecision_change", args=[latest.id]),
+            latest.outcome,
+            ", ".join(latest.reason_codes),
+            waiting,
+        )
 
     @admin.display(description="history")
     def history(self, obj: CreditAccount) -> str:

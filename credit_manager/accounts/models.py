@@ -113,7 +113,8 @@ class CreditAccount(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"account of {self.user_id}"
+        # Short enough for a list column; the page and the search have the whole id.
+        return f"account of {str(self.user_id)[:8]}…"
 
     @property
     def held_in_force(self) -> Decimal:

@@ -7,12 +7,13 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from analysis import services
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
-from analysis.policy import policy_errors
+from analysis.policy import explain, policy_errors
 from common.admin import ReadOnlyModelAdmin
 
 POLICY_FIELDSETS = (
@@ -70,17 +71,7 @@ class CreditPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(CreditDecision)
 class CreditDecisionAdmin(ReadOnlyModelAdmin):
-    list_display = (
-        "created_at",
-        "account",
-        "trigger",
-        "outcome",
-        "score",
-        "reasons",
-        "policy_version",
-        "granted_limit",
-        "decided_by",
-    )
+    list_display = ("score", "outcome", "granted_limit", "reasons", "trigger", "policy_version", "account", "decided_by", "created_at")
     list_filter = ("trigger", "outcome", "policy__version")
     list_select_related = ("account", "policy", "decided_by")
     search_fields = ("=account__user_id", "=account__id", "=id")
@@ -98,9 +89,19 @@ class CreditDecisionAdmin(ReadOnlyModelAdmin):
     def reasons(self, obj: CreditDecision) -> str:
         return ", ".join(obj.reason_codes) or "—"
 
-    @admin.display(description="breakdown")
+    @admin.display(description="explanation")
     def breakdown_table(self, obj: CreditDecision) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.breakdown, indent=2, sort_keys=True))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((f.factor, f.value, f.band, f.points, ", ".join(f.reason_codes) or "—") for f in explain(obj.breakdown, obj.reason_codes)),
+        )
+        return format_html(
+            "<table><thead><tr><th>factor</th><th>value</th><th>band</th><th>points</th><th>reason codes</th></tr></thead>"
+            "<tbody>{}</tbody></table><details><summary>as recorded</summary><pre>{}</pre></details>",
+            rows,
+            json.dumps(obj.breakdown, indent=2, sort_keys=True),
+        )
 
 
 class DecisionInline(admin.TabularInline):
@@ -123,23 +124,40 @@ class LimitRequestAdmin(ReadOnlyModelAdmin):
     """The manual review queue is the ``manual_review`` filter; a decision is asked by one operator and
     approved by a second (``approvals.admin`` adds the actions)."""
 
-    list_display = ("created_at", "account", "requested_limit", "current_limit", "status", "decided_by", "decided_at")
+    list_display = (
+        "requested_limit", "current_limit", "policy_limit", "score", "income_band", "status", "account", "created_at",
+        "decided_by",
+    )  # fmt: skip
     list_filter = ("status",)
     list_select_related = ("account", "decided_by")
     search_fields = ("=account__user_id", "=account__id", "=id")
+    ordering = ["created_at", "id"]  # the queue: oldest first
     fields = (
-        "id",
-        "account",
-        "requested_limit",
-        "current_limit",
-        "status",
-        "created_at",
-        "decided_at",
-        "decided_by",
-        "review_reason",
-    )
+        "id", "account", "requested_limit", "current_limit", "policy_limit", "score", "income_band", "status", "created_at",
+        "decided_at", "decided_by", "review_reason",
+    )  # fmt: skip
     readonly_fields = fields
     inlines = [DecisionInline]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LimitRequest]:
+        analysed = CreditDecision.objects.filter(limit_request=OuterRef("pk"), decided_by__isnull=True).order_by("created_at")
+        return super().get_queryset(request).annotate(
+            analysed_score=Subquery(analysed.values("score")[:1]), analysis=Subquery(analysed.values("breakdown")[:1])
+        )
+
     @admin.display(description="current limit")
     def current_limit(self, obj: LimitRequest):
         return obj.account.credit_limit
+
+    @admin.display(description="the policy would grant")
+    def policy_limit(self, obj: LimitRequest) -> str:
+        limit = (obj.analysis or {}).get("limit") or {}
+        return limit.get("limit", "—")
+
+    @admin.display(description="score", ordering="analysed_score")
+    def score(self, obj: LimitRequest) -> str:
+        return "—" if obj.analysed_score is None else str(obj.analysed_score)
+
+    @admin.display(description="income band")
+    def income_band(self, obj: LimitRequest) -> str:
+        income = (obj.analysis or {}).get("income") or {}
+        return f"{income['band']} ({income['monthly_income']})" if income else "—"

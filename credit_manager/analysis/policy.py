@@ -162,6 +162,64 @@ def policy_errors(policy: CreditPolicy) -> list[str]:
     return errors
 
 
+@dataclass(frozen=True)
+class Factor:
+    """One line of a decision's explanation: what was looked at, what it was, where it fell, what it gave."""
+
+    factor: str
+    value: str
+    band: str
+    points: str
+    reason_codes: list[str]
+
+
+# Which reason codes each factor of the score (or each rule) gives.
+FACTOR_REASONS = {
+    "income": {Reason.LOW_INCOME, Reason.INCOME_TOO_LOW},
+    "age": {Reason.YOUNG_APPLICANT, Reason.AGE_UNDER_18, Reason.AGE_BELOW_MINIMUM},
+    "history": {Reason.NO_CREDIT_HISTORY},
+    "payments on time": {Reason.LATE_PAYMENTS},
+    "utilisation": {Reason.HIGH_UTILISATION},
+    "score": {Reason.SCORE_BELOW_MINIMUM},
+    "limit": {Reason.LIMIT_CAPPED},
+}
+
+
+def explain(breakdown: dict[str, Any], reason_codes: list[str]) -> list[Factor]:
+    """A decision's breakdown as the lines an operator reads: each factor with its reason codes.
+
+    Reason codes no factor gives (an operator's decision, a limit request's outcome) come last.
+    """
+    income, age, history = breakdown.get("income", {}), breakdown.get("age", {}), breakdown.get("history", {})
+    lines = [
+        ("income", income.get("monthly_income", ""), income.get("band", ""), income.get("points", "")),
+        ("age", age.get("age", ""), age.get("band", ""), age.get("points", "")),
+    ]
+    if history.get("has_history"):
+        on_time, utilisation = history["payments_on_time"], history["utilisation"]
+        lines += [
+            ("payments on time", f"{on_time['paid_periods']} of {on_time['due_periods']} periods", "", on_time["points"]),
+            ("utilisation", utilisation["ratio"], "", utilisation["points"]),
+        ]
+    else:
+        lines.append(("history", "no transactions yet", "", history.get("points", "")))
+    lines.append(("score", breakdown.get("score", ""), f"minimum {breakdown.get('min_score', '')}", ""))
+    limit = breakdown.get("limit")
+    if limit:
+        computed = f"income × {limit['multiplier']} = {limit['income_times_multiplier']}, cap {limit['cap']}, step {limit['step']}"
+        lines.append(("limit", limit["limit"], computed, ""))
+    explained = set()
+    factors = []
+    for name, value, band, points in lines:
+        codes = [code for code in reason_codes if code in FACTOR_REASONS.get(name, set())]
+        explained.update(codes)
+        factors.append(Factor(name, str(value), str(band), str(points), codes))
+    rest = [code for code in reason_codes if code not in explained]
+    if rest:
+        factors.append(Factor("decision", "", "", "", rest))
+    return factors
+
+
 def _band(value: Decimal | int, starts: list, points: list[int]) -> tuple[int, int]:
     """The band (1-based) ``value`` falls in, given where bands 2, 3, ... start, and the band's points."""
     index = sum(1 for start in starts if value >= start)

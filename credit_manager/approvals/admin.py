@@ -8,10 +8,11 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin import CreditAccountAdmin
@@ -20,10 +21,10 @@ from analysis.admin import CreditPolicyAdmin, LimitRequestAdmin
 from analysis.models import CreditPolicy, LimitRequest
 from approvals import services
 from approvals.models import ApprovalRequest, ApprovalStatus
-from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
+from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each, confirmed_reason
+from common.errors import DomainError
 from ledger.admin import LedgerTransactionAdmin
 from ledger.models import Direction, LedgerTransaction
-
 
 # The permissions that let an operator ask for a decision (the actions below on the other screens).
 ASKING = (
@@ -181,9 +182,54 @@ class FourEyesLedgerTransactionAdmin(LedgerTransactionAdmin):
 
     action_form = ReasonActionForm
     actions = ["ask_reversal"]
+    fields = (*LedgerTransactionAdmin.fields, "reverse_button")
+    readonly_fields = fields
 
     def has_reverse_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("ledger.reverse_transaction")
+
+    def get_urls(self):
+        ask = path(
+            "<uuid:transaction_id>/ask-reversal/", self.admin_site.admin_view(self.ask_reversal_page), name="ledger_ask_reversal"
+        )
+        return [ask, *super().get_urls()]
+
+    @admin.display(description="reversal")
+    def reverse_button(self, obj: LedgerTransaction) -> str:
+        if hasattr(obj, "reversed_by"):
+            return format_html(
+                'reversed by <a href="{}">{}</a>',
+                reverse("admin:ledger_ledgertransaction_change", args=[obj.reversed_by.id]),
+                obj.reversed_by,
+            )
+        if obj.type == "reversal":
+            return "a reversal is not reversed: post a new transaction"
+        return format_html('<a class="button" href="{}">Reverse…</a>', reverse("admin:ledger_ask_reversal", args=[obj.id]))
+
+    def ask_reversal_page(self, request: HttpRequest, transaction_id) -> HttpResponse:
+        """The transaction page's Reverse button: what it reverses, a reason, then the request for a second operator."""
+        if not self.has_reverse_permission(request):
+            raise PermissionDenied
+        original = LedgerTransaction.objects.select_related("account").filter(id=transaction_id).first()
+        if original is None:
+            raise Http404
+        page = reverse("admin:ledger_ledgertransaction_change", args=[original.id])
+        reason = confirmed_reason(
+            self, request, [original], action="ask_reversal", title="Reverse this transaction?", confirm_label="Ask for the reversal",
+            warning=f"This asks for the opposite of the {original.type} of {original.amount:.2f} posted "
+            f"{original.created_at:%Y-%m-%d %H:%M:%S} on the {original.account} (balance now {original.account.balance:.2f}); "
+            "a second operator approves it before it is posted.",
+            back=page,
+        )  # fmt: skip
+        if isinstance(reason, TemplateResponse):
+            return reason
+        try:
+            asked = services.request_reversal(transaction_id=original.id, reason=reason, requested_by=request.user)
+        except DomainError as exc:
+            self.message_user(request, f"Refused ({exc.code}: {exc.detail}).", messages.WARNING)
+            return HttpResponseRedirect(page)
+        _asked(self, request, 1)
+        return HttpResponseRedirect(reverse("admin:approvals_approvalrequest_change", args=[asked.id]))
 
     @admin.action(description="Ask for the reversal of the selected transactions (reason above)", permissions=["reverse"])
     def ask_reversal(self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]) -> None:

@@ -28,16 +28,8 @@ class EntryInline(admin.TabularInline):
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "created_at",
-        "account",
-        "type",
-        "direction",
-        "amount",
-        "balance_after",
-        "available_after",
-        "reverses",
-        "created_by",
-    )
+        "amount", "type", "direction", "balance_after", "available_after", "created_at", "account", "reverses", "created_by"
+    )  # fmt: skip
     list_filter = ("type", "direction", "created_at")
     list_select_related = ("account", "reverses", "created_by")
     search_fields = ("=id", "=account__id", "=account__user_id", "external_reference")

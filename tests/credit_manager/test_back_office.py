@@ -307,3 +307,58 @@ def hold(account: CreditAccount, amount: str, *, mcc: str = "5411") -> Authoriza
         account_id=account.id, amount=Decimal(amount), merchant=Merchant(name="Mercado Azul", mcc=mcc), network_reference=uuid.uuid4().hex
     )
     return authorization
+
+
+class TestScreensOperatorsRead:
+    """What an operator reads: money first, times to the second, decisions explained, each thing where it belongs."""
+
+    def test_lists_show_times_to_the_second_and_money_first(self, admin_client, active_account):
+        spend(active_account, "10.00")
+        posted = LedgerTransaction.objects.get()
+        page = admin_client.get("/admin/ledger/ledgertransaction/").content.decode()
+        assert f"{posted.created_at:%Y-%m-%d %H:%M:%S}" in page
+        headers = admin_client.get("/admin/ledger/ledgertransaction/").context["cl"].list_display
+        assert list(headers[1:3]) == ["amount", "type"]
+
+    def test_a_decision_is_explained_factor_by_factor_with_its_reason_codes(self, admin_client, active_account):
+        page = admin_client.get(f"/admin/analysis/creditdecision/{active_account.current_decision.id}/change/").content.decode()
+        assert "<th>factor</th><th>value</th><th>band</th><th>points</th><th>reason codes</th>" in page
+        assert "<tr><td>income</td><td>8000.00</td><td>3</td><td>350</td><td>—</td></tr>" in page
+        assert "<tr><td>history</td><td>no transactions yet</td><td></td><td>150</td><td>NO_CREDIT_HISTORY</td></tr>" in page
+
+    def test_the_review_queue_is_oldest_first_with_score_income_band_and_the_limit_the_policy_would_grant(
+        self, admin_client, active_account
+    ):
+        older = request_limit(account_id=active_account.id, requested_limit=Decimal("23000.00"))
+        decide_limit_request(request_id=older.id)
+        other = onboard()
+        newer = request_limit(account_id=other.id, requested_limit=Decimal("23000.00"))
+        decide_limit_request(request_id=newer.id)
+        queue = admin_client.get("/admin/analysis/limitrequest/?status__exact=manual_review")
+        assert [r.id for r in queue.context["cl"].result_list] == [older.id, newer.id]
+        page = queue.content.decode()
+        assert "16000.00" in page and "3 (8000.00)" in page  # the policy's limit and the income band
+
+    def test_the_account_shows_a_decision_waiting_for_review_apart_from_the_one_in_force(self, admin_client, active_account):
+        limit_request = request_limit(account_id=active_account.id, requested_limit=Decimal("23000.00"))
+        decide_limit_request(request_id=limit_request.id)
+        page = admin_client.get(f"/admin/accounts/creditaccount/{active_account.id}/change/").content.decode()
+        assert "waiting for an operator&#x27;s review" in page or "waiting for an operator's review" in page
+        assert "approved (score 800" in page  # the decision in force is still the onboarding one
+
+    def test_the_transaction_page_has_a_reverse_button_that_shows_what_it_reverses_and_asks(
+        self, admin_client, admin_user, active_account
+    ):
+        spend(active_account, "42.00")
+        posted = LedgerTransaction.objects.get()
+        page = admin_client.get(f"/admin/ledger/ledgertransaction/{posted.id}/change/").content.decode()
+        button = f"/admin/ledger/ledgertransaction/{posted.id}/ask-reversal/"
+        assert button in page and "Reverse…" in page
+        confirm = admin_client.get(button).content.decode()
+        assert "Reverse this transaction?" in confirm and "purchase of 42.00" in confirm
+        assert not ApprovalRequest.objects.exists()
+        response = admin_client.post(button, {"confirmed": "yes", "reason": "charged twice"}, follow=True)
+        asked = ApprovalRequest.objects.get()
+        assert response.redirect_chain[-1][0] == f"/admin/approvals/approvalrequest/{asked.id}/change/"
+        assert (asked.kind, asked.payload["transaction_id"], asked.requested_by) == ("reversal", str(posted.id), admin_user)
+        assert not LedgerTransaction.objects.filter(reverses=posted).exists()  # waits for a second operator

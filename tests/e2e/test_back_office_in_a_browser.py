@@ -132,3 +132,32 @@ def test_an_operator_finds_a_pending_authorization_reads_its_history_and_release
         return credit_summary["held"] == "0.00" and Decimal(credit_summary["available"]) == Decimal(account["credit_limit"])
 
     wait_until(summary_released, timeout=60, what="user_manager's summary to show nothing held")
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "accounts/creditaccount", "ledger/ledgertransaction", "analysis/creditdecision", "analysis/limitrequest",
+        "authorizations/authorization", "approvals/approvalrequest",
+    ],
+)  # fmt: skip
+def test_credit_lists_fit_an_operators_screen(platform, operators, browser_context, keys, changelist):
+    """At 1366 px nothing scrolls sideways, so the money columns (first) are never cut off."""
+    credit = platform["credit_manager"]
+    _, account = new_customer(platform, keys)
+    requests.post(
+        f"{credit.url}/api/v1/accounts/{account['id']}/authorizations",
+        json={
+            "amount": "75.50",
+            "merchant": {"name": "Restaurante Sabor da Casa", "mcc": "5812"},
+            "network_reference": uuid.uuid4().hex,
+        },
+        headers={**keys["credit"], "Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    )
+    page = browser_context.new_page()
+    log_in(page, credit, operators)
+    page.goto(f"{credit.url}/admin/{changelist}/")
+    expect(page.locator("#changelist")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{changelist} is {overflow} px wider than the screen"

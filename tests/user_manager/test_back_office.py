@@ -99,6 +99,13 @@ class TestCustomerDetail:
         assert "credit.account.opened" in page and "received from credit_manager" in page
         assert other["id"] not in page
 
+    def test_shows_the_tax_id_masked_unless_the_operator_may_see_it_whole(self, viewer, create_customer, admin_client):
+        customer = create_customer(tax_id="529.982.247-25")
+        url = f"{CHANGELIST}{customer['id']}/change/"
+        masked = viewer.get(url).content.decode()
+        assert "***.982.247-**" in masked and "52998224725" not in masked
+        assert "52998224725" in admin_client.get(url).content.decode()  # users.view_full_tax_id
+
     def test_is_read_only_even_for_operators(self, operator, create_customer):
         customer = create_customer(full_name="Joana Pereira")
         url = f"{CHANGELIST}{customer['id']}/change/"

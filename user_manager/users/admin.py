@@ -25,7 +25,7 @@ from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
 
 CUSTOMER_FIELDS = (
-    "id", "full_name", "email", "tax_id", "birth_date", "monthly_income", "phone",
+    "id", "full_name", "email", "masked_tax_id", "birth_date", "monthly_income", "phone",
     "status", "version", "created_at", "updated_at",
 )  # fmt: skip
 CREDIT_FIELDS = ("credit_status", "credit_limit", "credit_held", "credit_available", "last_decision", "credit_updated_at")
@@ -46,7 +46,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("Audit trail (changes by operators and API keys)", {"fields": ("audit_trail",)}),
         ("Event history", {"fields": ("event_history",)}),
     )
-    readonly_fields = (*CUSTOMER_FIELDS, *CREDIT_FIELDS, "audit_trail", "event_history")
+    readonly_fields = (*CUSTOMER_FIELDS, "tax_id", *CREDIT_FIELDS, "audit_trail", "event_history")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # customers register through the API
@@ -92,6 +92,13 @@ class CustomerAdmin(admin.ModelAdmin):
     @admin.display(description="tax id")
     def masked_tax_id(self, obj: Customer) -> str:
         return mask_cpf(obj.tax_id)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Customer | None = None):
+        """The whole CPF only for those allowed to see it (``users.view_full_tax_id``); masked for the rest."""
+        if not request.user.has_perm("users.view_full_tax_id"):
+            return self.fieldsets
+        shown = tuple("tax_id" if name == "masked_tax_id" else name for name in CUSTOMER_FIELDS)
+        return ((None, {"fields": shown}), *self.fieldsets[1:])
 
     @admin.display(description="credit status", ordering="credit_summary__status")
     def credit_status(self, obj: Customer) -> str | None:

@@ -38,6 +38,7 @@ class Customer(models.Model):
             models.UniqueConstraint(Lower("email"), name="customer_email_ci_unique"),
             models.CheckConstraint(condition=models.Q(monthly_income__gte=0), name="customer_income_not_negative"),
         ]
+        permissions = [("view_full_tax_id", "Can see a customer's whole tax id (CPF) in the back office")]
 
     def __str__(self) -> str:
         return self.full_name
