@@ -58,9 +58,12 @@ def service_settings(
     debug = env.bool("DJANGO_DEBUG", default=False)
     secret_key = env.str("DJANGO_SECRET_KEY", default="" if production else "insecure-dev-key")
     audit_key = env.str("AUDIT_HMAC_KEY", default="" if production else "insecure-dev-audit-key")
+    lookup_key = env.str("CUSTOMER_LOOKUP_KEY", default="" if production else "insecure-dev-customer-lookup-key")
     allowed_hosts = env.list("DJANGO_ALLOWED_HOSTS", default=[] if production else ["localhost", "127.0.0.1"])
     if production:
-        _refuse_unsafe_production(secret_key=secret_key, audit_key=audit_key, debug=debug, allowed_hosts=allowed_hosts)
+        _refuse_unsafe_production(
+            secret_key=secret_key, audit_key=audit_key, lookup_key=lookup_key, debug=debug, allowed_hosts=allowed_hosts
+        )
     database = env.db_url("DATABASE_URL")
     database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -75,6 +78,9 @@ def service_settings(
         # Signs the audit trail's hash chain (common.audit); a key of its own, kept apart from SECRET_KEY,
         # so rotating the session secret does not break the chain's verification.
         "AUDIT_HMAC_KEY": audit_key,
+        # Shared by both services: digests of a customer's tax id and email that credit_manager's
+        # operators search by, without either ever leaving user_manager (common.customer_lookup).
+        "CUSTOMER_LOOKUP_KEY": lookup_key,
         "DEBUG": debug,
         "ENVIRONMENT": environment,
         "ALLOWED_HOSTS": allowed_hosts,
@@ -207,7 +213,9 @@ def _environment(env: environ.Env) -> str:
     return environment
 
 
-def _refuse_unsafe_production(*, secret_key: str, audit_key: str, debug: bool, allowed_hosts: list[str]) -> None:
+def _refuse_unsafe_production(
+    *, secret_key: str, audit_key: str, lookup_key: str, debug: bool, allowed_hosts: list[str]
+) -> None:
     """Production does not start on settings that would give it away; the message names each variable to set
     and never echoes a value (it ends up in logs)."""
     problems = []
@@ -224,6 +232,13 @@ def _refuse_unsafe_production(*, secret_key: str, audit_key: str, debug: bool, a
         problems.append(
             f"AUDIT_HMAC_KEY is weak: set a random one of at least {SECRET_KEY_MIN_LENGTH} characters, "
             "different from DJANGO_SECRET_KEY"
+        )
+    if not lookup_key:
+        problems.append("set CUSTOMER_LOOKUP_KEY to a long random value, the same in both services")
+    elif _is_weak_secret_key(lookup_key) or lookup_key in (secret_key, audit_key):
+        problems.append(
+            f"CUSTOMER_LOOKUP_KEY is weak: set a random one of at least {SECRET_KEY_MIN_LENGTH} characters, "
+            "different from DJANGO_SECRET_KEY and AUDIT_HMAC_KEY"
         )
     if debug:
         problems.append("DJANGO_DEBUG is on: unset it (error pages would show settings and code)")

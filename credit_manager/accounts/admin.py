@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import NullIf
@@ -16,6 +17,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts import selectors
 from accounts.models import CreditAccount
 from common.admin import ReadOnlyModelAdmin
 from common.audit.admin import history_table
@@ -59,15 +61,28 @@ class UtilisationFilter(admin.SimpleListFilter):
 @admin.register(CreditAccount)
 class CreditAccountAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "credit_limit", "balance", "held", "available", "utilisation_percent", "status", "current_outcome", "user_id", "opened_at"
+        "customer", "credit_limit", "balance", "held", "available", "utilisation_percent", "status", "current_outcome", "opened_at"
     )  # fmt: skip
     list_filter = ("status", AtOrOverLimitFilter, UtilisationFilter)
-    search_fields = ("=user_id", "=id")
+    search_fields = ("customer_name",)  # the search itself is accounts_matching: name, email, CPF in any form, ids
+    search_help_text = "The customer's name, email or CPF (formatted, digits or masked), or an account or customer id."
     fields = (
-        "id", "user_id", "status", "credit_limit", "balance", "held", "available", "over_limit", "currency",
+        "id", "customer", "customer_email_masked", "user_id", "customer_page", "status", "credit_limit", "balance", "held", "available", "over_limit", "currency",
         "decision_in_force", "latest_decision", "version", "birth_date", "monthly_income", "opened_at", "updated_at", "history", "audit_trail",
     )  # fmt: skip
     readonly_fields = fields
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[CreditAccount], search_term: str):
+        return selectors.accounts_matching(queryset, search_term), False
+
+    @admin.display(description="customer", ordering="customer_name")
+    def customer(self, obj: CreditAccount) -> str:
+        return f"{obj.customer_name} ({obj.customer_tax_id_masked})" if obj.customer_name else str(obj.user_id)
+
+    @admin.display(description="in user_manager")
+    def customer_page(self, obj: CreditAccount) -> str:
+        url = f"{settings.USER_MANAGER_ADMIN_URL.rstrip('/')}/users/customer/{obj.user_id}/change/"
+        return format_html('<a href="{}">the customer\'s page</a>', url)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CreditAccount]:
         utilisation = ExpressionWrapper(F("balance") / NullIf(F("credit_limit"), 0), output_field=DecimalField())

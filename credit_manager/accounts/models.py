@@ -95,6 +95,12 @@ class CreditAccount(models.Model):
     last_decision = AccountDecisionField(
         null=True, blank=True, help_text="The account's latest decision, in force or not (a denied limit request, a review)."
     )
+    # How operators find and recognise the customer (common.customer_lookup): never the whole tax id or email.
+    customer_name = models.CharField(max_length=200, blank=True)
+    customer_tax_id_masked = models.CharField(max_length=14, blank=True, verbose_name="tax id (masked)")
+    customer_email_masked = models.CharField(max_length=254, blank=True, verbose_name="email (masked)")
+    customer_tax_id_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    customer_email_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     version = models.PositiveIntegerField(default=1, help_text="Incremented on every change; orders the account's events.")
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -114,7 +120,7 @@ class CreditAccount(models.Model):
 
     def __str__(self) -> str:
         # Short enough for a list column; the page and the search have the whole id.
-        return f"account of {str(self.user_id)[:8]}…"
+        return f"account of {self.customer_name or str(self.user_id)[:8] + '…'}"
 
     @property
     def held_in_force(self) -> Decimal:

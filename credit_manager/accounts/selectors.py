@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.cache import cached_account
 from accounts.models import CreditAccount
+from common.customer_lookup import email_digest, tax_id_digest
 from common.errors import DomainError, ErrorCode
 
 
@@ -17,6 +19,29 @@ def account_get(*, account_id: uuid.UUID) -> CreditAccount:
     if account is None:
         raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
+
+
+MASKED_CPF = re.compile(r"\*{3}\.[0-9]{3}\.[0-9]{3}-\*{2}")
+
+
+def accounts_matching(accounts: QuerySet[CreditAccount], term: str) -> QuerySet[CreditAccount]:
+    """The accounts an operator's search names: by the customer's email or CPF (formatted, digits, or
+    masked as lists show it), by a customer or account id, else by a part of the customer's name."""
+    term = term.strip()
+    if not term:
+        return accounts
+    if "@" in term:
+        return accounts.filter(customer_email_digest=email_digest(term))
+    digest = tax_id_digest(term)
+    if digest:
+        return accounts.filter(customer_tax_id_digest=digest)
+    if MASKED_CPF.fullmatch(term):
+        return accounts.filter(customer_tax_id_masked=term)
+    try:
+        found = uuid.UUID(term)
+    except ValueError:
+        return accounts.filter(customer_name__icontains=term)
+    return accounts.filter(Q(id=found) | Q(user_id=found))
 
 
 def account_list(*, user_id: uuid.UUID | None = None) -> QuerySet[CreditAccount]:

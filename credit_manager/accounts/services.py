@@ -11,6 +11,7 @@ an account can change:
 - :func:`follow_customer_status` (:func:`freeze_account`, :func:`unfreeze_account`,
   :func:`close_account`): ``credit.account.frozen`` / ``unfrozen`` / ``closed``
 - :func:`record_income`: no event (the analysis that follows announces the result)
+- :func:`record_customer_reference`: no event (what the back office shows and searches of the customer)
 - :func:`put_decision_in_force`, :func:`record_decision`: ``credit.analysis.completed`` and, when the
   limit moved, ``credit.limit.changed``
 - :func:`apply_posting`: ``credit.transaction.posted`` (and ``credit.account.closed`` when a posting
@@ -48,6 +49,7 @@ from common.events.payloads import (
     CreditAnalysisCompleted,
     CreditLimitChanged,
     CreditTransactionPosted,
+    CustomerReference,
     DecisionSummary,
 )
 from common.outbox.services import publish
@@ -148,6 +150,23 @@ def record_income(account: CreditAccount, *, monthly_income: Decimal) -> None:
     if account.monthly_income != monthly_income:
         account.monthly_income = monthly_income
         _save(account, ["monthly_income"], new_version=False)
+
+
+def record_customer_reference(account: CreditAccount, *, reference: CustomerReference) -> None:
+    """How the back office finds and recognises the customer, as user_manager last described them: not a new
+    version (nothing of the credit changed)."""
+    values = {
+        "customer_name": reference.name,
+        "customer_tax_id_masked": reference.tax_id_masked,
+        "customer_email_masked": reference.email_masked,
+        "customer_tax_id_digest": reference.tax_id_digest,
+        "customer_email_digest": reference.email_digest,
+    }
+    changed = [field for field, value in values.items() if getattr(account, field) != value]
+    if changed:
+        for field in changed:
+            setattr(account, field, values[field])
+        _save(account, changed, new_version=False)
 
 
 def put_decision_in_force(account: CreditAccount, *, decision: AccountDecision, limit: Decimal) -> None:

@@ -28,6 +28,7 @@ def on_customer_changed(event: CloudEvent) -> None:
             status=customer.status,
             birth_date=customer.birth_date,
             monthly_income=customer.monthly_income,
+            reference=customer.reference,
         )
     except DomainError as exc:
         if exc.code != ErrorCode.ACCOUNT_NOT_FOUND:

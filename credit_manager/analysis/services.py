@@ -25,6 +25,7 @@ from accounts.services import (
     lock_account_of_customer_if_any,
     open_account,
     put_decision_in_force,
+    record_customer_reference,
     record_decision,
     record_income,
 )
@@ -34,6 +35,7 @@ from analysis.policy import Evaluation, Reason, evaluate, limit_request_outcome,
 from common.audit import services as audit
 from common.celery import queue_task
 from common.errors import DomainError, ErrorCode
+from common.events.payloads import CustomerReference
 from common.transactions import after_commit
 
 # The queue workers' tasks (analysis/tasks.py) run these services; services queue them by name.
@@ -44,7 +46,12 @@ ANALYSED = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED, A
 
 
 def apply_customer_change(
-    *, user_id: uuid.UUID, status: str | None, birth_date: date | None, monthly_income: Decimal | None
+    *,
+    user_id: uuid.UUID,
+    status: str | None,
+    birth_date: date | None,
+    monthly_income: Decimal | None,
+    reference: CustomerReference | None = None,
 ) -> CreditAccount:
     """Bring the customer's account in line with the customer as user_manager now describes it.
 
@@ -63,6 +70,8 @@ def apply_customer_change(
             account = onboard_customer(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
         elif monthly_income is not None and monthly_income != account.monthly_income:
             _reanalyse(account, monthly_income=monthly_income)
+        if reference is not None:
+            record_customer_reference(account, reference=reference)
         if status is not None:
             follow_customer_status(account, customer_status=status)
     return account

@@ -18,6 +18,9 @@ globals().update(
     )
 )
 
+# Where an account's page links to its customer in user_manager's back office.
+USER_MANAGER_ADMIN_URL = environ.Env().str("USER_MANAGER_ADMIN_URL", default="http://127.0.0.1:8001/admin/")
+
 # Four eyes: a money decision asked by one operator must be approved by a second within this time.
 APPROVAL_EXPIRY_HOURS = environ.Env().int("APPROVAL_EXPIRY_HOURS", default=24)
 

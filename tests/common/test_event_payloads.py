@@ -13,7 +13,12 @@ from pydantic import BaseModel
 from common.events import new_event
 from common.events.payloads import PAYLOADS, UserCreated, UserStatusChanged, UserUpdated
 
-CUSTOMER_STATE = {"user_id", "version", "status", "birth_date", "monthly_income"}
+# The reference lets credit_manager's operators find and recognise the customer: a name, masked contact
+# data and keyed digests (common.customer_lookup); never the whole tax id, email or phone.
+REFERENCE = {
+    "reference.name", "reference.tax_id_masked", "reference.email_masked", "reference.tax_id_digest", "reference.email_digest"
+}  # fmt: skip
+CUSTOMER_STATE = {"user_id", "version", "status", "birth_date", "monthly_income", *REFERENCE}
 DECISION = {"last_decision.decision_id", "last_decision.outcome", "last_decision.reason_codes", "last_decision.decided_at"}
 ACCOUNT_STATE = {
     "account_id", "user_id", "status", "credit_limit", "balance", "held", "available", "currency", "version", *DECISION
@@ -75,9 +80,9 @@ def test_an_event_carries_exactly_its_pinned_fields(event_type):
 
 
 @pytest.mark.parametrize("event_type", sorted(t for t in PAYLOADS if t.startswith("user.")))
-def test_customer_events_carry_no_identity_or_contact_data(event_type):
+def test_customer_events_carry_no_identity_or_contact_data_but_the_reference(event_type):
     carried = [path for path in field_paths(PAYLOADS[event_type]) if any(word in path for word in IDENTITY_AND_CONTACT)]
-    assert carried == []
+    assert set(carried) == REFERENCE
 
 
 @pytest.mark.parametrize(
@@ -96,4 +101,6 @@ def test_what_a_customer_event_is_given_beyond_its_fields_never_travels(event_ty
         "tax_id": "52998224725", "phone": "+5511987654321",
     }  # fmt: skip
     event = new_event(event_type, subject=customer["user_id"], data=payload(**customer))
-    assert set(event.to_json()["data"]) == FIELDS[event_type]
+    data = event.to_json()["data"]
+    assert set(data) == {path.split(".")[0] for path in FIELDS[event_type]}
+    assert not {"ana@example.com", "52998224725", "+5511987654321"} & set(map(str, data.values()))

@@ -5,6 +5,8 @@ from datetime import date
 from decimal import Decimal
 
 from accounts.models import CreditAccount
+from common.cpf import mask_cpf, normalize_cpf
+from common.customer_lookup import email_digest, mask_email, tax_id_digest
 from common.events import CloudEvent, new_event
 from common.events.payloads import (
     USER_BLOCKED,
@@ -12,6 +14,7 @@ from common.events.payloads import (
     USER_CREATED,
     USER_UNBLOCKED,
     USER_UPDATED,
+    CustomerReference,
     UserCreated,
     UserStatusChanged,
     UserUpdated,
@@ -30,15 +33,29 @@ def years_ago(years: int, *, days: int = 0) -> date:
     return date.fromordinal(anniversary.toordinal() - days)
 
 
-def user_created(user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00") -> CloudEvent:
-    return CustomerHistory(user_id, age=age, income=income).created()
+def user_created(
+    user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00", reference: CustomerReference | None = None
+) -> CloudEvent:
+    return CustomerHistory(user_id, age=age, income=income, reference=reference).created()
+
+
+def customer_reference(name: str, *, tax_id: str, email: str) -> CustomerReference:
+    """What user_manager's events say of a customer for credit_manager's back office."""
+    digits = normalize_cpf(tax_id)
+    return CustomerReference(
+        name=name, tax_id_masked=mask_cpf(digits), email_masked=mask_email(email), tax_id_digest=tax_id_digest(tax_id),
+        email_digest=email_digest(email),
+    )  # fmt: skip
 
 
 class CustomerHistory:
     """One customer's events as user_manager publishes them: each the next version, with the whole state."""
 
-    def __init__(self, user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00") -> None:
+    def __init__(
+        self, user_id: uuid.UUID | None = None, *, age: int = 40, income: str = "8000.00", reference: CustomerReference | None = None
+    ) -> None:
         self.user_id = user_id or uuid.uuid4()
+        self.reference = reference
         self.birth_date = years_ago(age)
         self.income = Decimal(income)
         self.status = "active"
@@ -65,7 +82,7 @@ class CustomerHistory:
         self.income = self.income if income is None else income
         data = payload(
             user_id=self.user_id, version=self.version, status=self.status, birth_date=self.birth_date,
-            monthly_income=self.income, **extra,
+            monthly_income=self.income, reference=self.reference, **extra,
         )  # fmt: skip
         return new_event(event_type, subject=self.user_id, data=data)
 

@@ -37,6 +37,7 @@ BEAT_SCHEDULE = "/tmp/celerybeat-schedule"
 REQUIRED = {
     "DJANGO_SECRET_KEY": "a-long-random-value-of-at-least-fifty-characters-0123456789",
     "AUDIT_HMAC_KEY": "another-long-random-value-of-at-least-fifty-characters-987654",
+    "CUSTOMER_LOOKUP_KEY": "a-third-long-random-value-of-at-least-fifty-characters-24680",
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "POSTGRES_PASSWORD": "a-postgres-password",
 }

@@ -20,6 +20,7 @@ STRONG_KEY = secrets.token_urlsafe(50)
 PRODUCTION = {
     "DJANGO_SECRET_KEY": STRONG_KEY,
     "AUDIT_HMAC_KEY": secrets.token_urlsafe(50),
+    "CUSTOMER_LOOKUP_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "api.example.com",
     "DATABASE_URL": "postgres://credit:never-connected@127.0.0.1:9/credit",
     "CACHE_URL": "redis://127.0.0.1:9/0",
@@ -66,6 +67,8 @@ UNSAFE = {
     "no audit key": ({"AUDIT_HMAC_KEY": None}, "set AUDIT_HMAC_KEY"),
     "weak audit key": ({"AUDIT_HMAC_KEY": "abcd" * 20}, "AUDIT_HMAC_KEY is weak"),
     "the secret key as audit key": ({"AUDIT_HMAC_KEY": STRONG_KEY}, "AUDIT_HMAC_KEY is weak"),
+    "no customer lookup key": ({"CUSTOMER_LOOKUP_KEY": None}, "set CUSTOMER_LOOKUP_KEY"),
+    "the secret key as customer lookup key": ({"CUSTOMER_LOOKUP_KEY": STRONG_KEY}, "CUSTOMER_LOOKUP_KEY is weak"),
     "DEBUG on": ({"DJANGO_DEBUG": "true"}, "DJANGO_DEBUG is on"),
     "no allowed hosts": ({"DJANGO_ALLOWED_HOSTS": None}, "set DJANGO_ALLOWED_HOSTS"),
     "any host allowed": ({"DJANGO_ALLOWED_HOSTS": "*"}, "set DJANGO_ALLOWED_HOSTS"),

@@ -47,6 +47,9 @@ def platform(broker, log_dir):
             log_dir,
         ),
     }
+    # Each back office links to the other where this run serves it.
+    services["user_manager"].env["CREDIT_MANAGER_ADMIN_URL"] = f"{services['credit_manager'].url}/admin/"
+    services["credit_manager"].env["USER_MANAGER_ADMIN_URL"] = f"{services['user_manager'].url}/admin/"
     for db in (*USER_MANAGER_REDIS, *CREDIT_MANAGER_REDIS):
         flush_redis(db)
     for service in services.values():

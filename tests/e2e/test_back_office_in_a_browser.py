@@ -39,10 +39,10 @@ def logged_in(page: Page, service) -> bool:
     return "/admin/login/" not in page.url
 
 
-def new_customer(platform, keys) -> tuple[str, dict]:
+def new_customer(platform, keys, *, tax_id: str | None = None) -> tuple[str, dict]:
     """A customer registered through user_manager's API, and their credit account once credit_manager made it active."""
     users, credit = platform["user_manager"], platform["credit_manager"]
-    body = {**CUSTOMER, "tax_id": new_cpf(), "email": f"{uuid.uuid4().hex[:10]}@example.com"}
+    body = {**CUSTOMER, "tax_id": tax_id or new_cpf(), "email": f"{uuid.uuid4().hex[:10]}@example.com"}
     created = requests.post(f"{users.url}/api/v1/users", json=body, headers=keys["users"], timeout=10)
     assert created.status_code == 201, created.text
     user_id = created.json()["id"]
@@ -161,3 +161,27 @@ def test_credit_lists_fit_an_operators_screen(platform, operators, browser_conte
     expect(page.locator("#changelist")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{changelist} is {overflow} px wider than the screen"
+
+
+def test_an_operator_finds_an_account_by_cpf_and_jumps_to_the_customer(platform, operators, browser_context, keys):
+    users, credit = platform["user_manager"], platform["credit_manager"]
+    cpf = new_cpf()
+    user_id, account = new_customer(platform, keys, tax_id=cpf)
+    formatted = f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+    page = browser_context.new_page()
+    log_in(page, credit, operators)
+    log_in(page, users, operators)
+    page.goto(f"{credit.url}/admin/accounts/creditaccount/")
+    page.fill("#searchbar", formatted)
+    page.press("#searchbar", "Enter")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text(f"Helena Prado (***.{cpf[3:6]}.{cpf[6:9]}-**)")
+
+    rows.first.locator("th a").click()
+    expect(page.locator(".field-customer")).to_contain_text("Helena Prado")
+    page.get_by_role("link", name="the customer's page").click()
+    expect(page).to_have_url(f"{users.url}/admin/users/customer/{user_id}/change/")
+    expect(page.locator(".field-full_name")).to_contain_text("Helena Prado")
+    page.get_by_role("link", name="the credit account's page").click()
+    expect(page).to_have_url(f"{credit.url}/admin/accounts/creditaccount/{account['id']}/change/")

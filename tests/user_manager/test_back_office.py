@@ -106,6 +106,14 @@ class TestCustomerDetail:
         assert "***.982.247-**" in masked and "52998224725" not in masked
         assert "52998224725" in admin_client.get(url).content.decode()  # users.view_full_tax_id
 
+    def test_links_to_the_credit_account_page_in_credit_manager(self, viewer, create_customer, settings):
+        settings.CREDIT_MANAGER_ADMIN_URL = "http://credit.example/admin/"
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1, status="pending"))
+        page = viewer.get(f"{CHANGELIST}{customer['id']}/change/").content.decode()
+        account_id = Customer.objects.get(id=customer["id"]).credit_summary.account_id
+        assert f'href="http://credit.example/admin/accounts/creditaccount/{account_id}/change/"' in page
+
     def test_is_read_only_even_for_operators(self, operator, create_customer):
         customer = create_customer(full_name="Joana Pereira")
         url = f"{CHANGELIST}{customer['id']}/change/"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from users.cpf import mask_cpf, normalize_cpf
+from common.cpf import mask_cpf, normalize_cpf
 
 
 class TestNormalizeCpf:

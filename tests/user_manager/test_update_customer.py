@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from common.customer_lookup import email_digest
 from common.outbox.models import OutboxEvent
 from users.models import Customer
 from users.services import close_customer
@@ -38,10 +39,11 @@ class TestUpdateCustomer:
         response = patch(writer, created["id"], {"full_name": "Ana Maria Souza"})
         assert response.json()["version"] == 2 and response["ETag"] == '"2"'
 
-    def test_announces_the_changed_field_names_without_their_values(self, create_customer, writer):
+    def test_announces_the_changed_field_names_and_only_the_reference_of_their_values(self, create_customer, writer):
         created = create_customer()
         patch(writer, created["id"], {"email": "new.address@example.com", "full_name": "Ana Maria Souza"})
         [update] = updates(created["id"])
+        reference = update.pop("reference")
         assert update == {
             "user_id": created["id"],
             "version": 2,
@@ -50,6 +52,9 @@ class TestUpdateCustomer:
             "monthly_income": created["monthly_income"],
             "changed_fields": ["full_name", "email"],
         }
+        assert (reference["name"], reference["email_masked"]) == ("Ana Maria Souza", "n***@example.com")
+        assert reference["email_digest"] == email_digest("new.address@example.com")
+        assert "new.address" not in str(reference)
 
     def test_an_income_change_carries_the_new_income(self, create_customer, writer):
         created = create_customer(monthly_income="5000.00")

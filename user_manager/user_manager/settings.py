@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import environ
+
 from common.events import CREDIT_TOPIC
 from common.settings import service_settings
 
@@ -14,3 +16,6 @@ globals().update(
         api_scopes=["users:read", "users:write"],
     )
 )
+
+# Where a customer's page links to their credit account in credit_manager's back office.
+CREDIT_MANAGER_ADMIN_URL = environ.Env().str("CREDIT_MANAGER_ADMIN_URL", default="http://127.0.0.1:8002/admin/")

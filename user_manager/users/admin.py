@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -20,15 +21,17 @@ from django.utils.html import format_html, format_html_join
 
 from common.admin import apply_each, confirmed_reason
 from common.audit.admin import history_table
+from common.cpf import mask_cpf, normalize_cpf
 from users import selectors, services
-from users.cpf import mask_cpf, normalize_cpf
 from users.models import Customer
 
 CUSTOMER_FIELDS = (
     "id", "full_name", "email", "masked_tax_id", "birth_date", "monthly_income", "phone",
     "status", "version", "created_at", "updated_at",
 )  # fmt: skip
-CREDIT_FIELDS = ("credit_status", "credit_limit", "credit_held", "credit_available", "last_decision", "credit_updated_at")
+CREDIT_FIELDS = (
+    "credit_status", "credit_limit", "credit_held", "credit_available", "last_decision", "credit_updated_at", "credit_account_page"
+)  # fmt: skip
 
 
 @admin.register(Customer)
@@ -109,6 +112,14 @@ class CustomerAdmin(admin.ModelAdmin):
     def credit_limit(self, obj: Customer) -> Decimal | None:
         summary = _summary(obj)
         return summary.credit_limit if summary else None
+
+    @admin.display(description="in credit_manager")
+    def credit_account_page(self, obj: Customer) -> str:
+        summary = _summary(obj)
+        if summary is None:
+            return "no credit account yet"
+        url = f"{settings.CREDIT_MANAGER_ADMIN_URL.rstrip('/')}/accounts/creditaccount/{summary.account_id}/change/"
+        return format_html('<a href="{}">the credit account\'s page</a>', url)
 
     @admin.display(description="held by card authorizations", ordering="credit_summary__held")
     def credit_held(self, obj: Customer) -> Decimal | None:

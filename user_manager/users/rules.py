@@ -15,9 +15,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringConstraints, TypeAdapter, ValidationError
 
+from common.cpf import normalize_cpf
 from common.errors import DomainError, ErrorCode
 from common.schemas import NO_CONTROL_CHARACTERS, NON_BLANK, STRIPPED
-from users.cpf import normalize_cpf
 
 PHONE_PATTERN = r"^(\+[1-9][0-9]{7,14})?$"  # E.164, or empty for none
 

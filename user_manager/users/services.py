@@ -15,6 +15,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from common.audit import services as audit
+from common.cpf import mask_cpf
+from common.customer_lookup import email_digest, mask_email, tax_id_digest
 from common.errors import DomainError, ErrorCode
 from common.events import USERS_TOPIC, Payload, new_event
 from common.events.payloads import (
@@ -23,6 +25,7 @@ from common.events.payloads import (
     USER_CREATED,
     USER_UNBLOCKED,
     USER_UPDATED,
+    CustomerReference,
     UserCreated,
     UserStatusChanged,
     UserUpdated,
@@ -167,13 +170,21 @@ def _save_change(customer: Customer, *, fields: list[str]) -> None:
 
 def _state_of(customer: Customer) -> dict[str, Any]:
     """What every customer event carries (``CustomerState``): the version orders them, the rest is
-    all that credit_manager needs, so the newest event alone tells it the whole story."""
+    all that credit_manager needs (the analysis' inputs, and the reference its operators find the
+    customer by), so the newest event alone tells it the whole story."""
     return {
         "user_id": customer.id,
         "version": customer.version,
         "status": customer.status,
         "birth_date": customer.birth_date,
         "monthly_income": customer.monthly_income,
+        "reference": CustomerReference(
+            name=customer.full_name,
+            tax_id_masked=mask_cpf(customer.tax_id),
+            email_masked=mask_email(customer.email),
+            tax_id_digest=tax_id_digest(customer.tax_id),
+            email_digest=email_digest(customer.email),
+        ),
     }
 
 

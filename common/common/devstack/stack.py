@@ -75,6 +75,8 @@ def service_env(service: Service, backing: BackingServices) -> dict[str, str]:
         "DJANGO_DEBUG": "false",
         # Not production: the fixed key is accepted, plain HTTP is served and `ensure_dev_admin` may create admin/admin.
         "DJANGO_ENVIRONMENT": "local",
+        # Each back office links to the other where this stack serves it.
+        **{f"{other.name.upper()}_ADMIN_URL": f"{other.url}/admin/" for other in SERVICES if other is not service},
     }
 
 

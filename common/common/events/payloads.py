@@ -1,7 +1,9 @@
 """Payloads of every event type, versioned by ``type`` (a breaking change gets a ``.v2`` type).
 
-Events carry only what consumers need: credit analysis needs birth date and income, not the
-customer's name, email or tax id, so those never leave user_manager.
+Events carry only what consumers need: credit analysis needs birth date and income; credit_manager's
+operators need to find and recognise the customer (the name, the tax id and email masked, and keyed
+digests to search by, ``common.customer_lookup``). The whole tax id, email and phone never leave
+user_manager.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+class CustomerReference(Payload):
+    """How credit_manager's back office finds and recognises the customer, and no more."""
+
+    name: str
+    tax_id_masked: str
+    email_masked: str
+    tax_id_digest: str
+    email_digest: str
+
+
 class CustomerState(Payload):
     """The customer as it stands after a change: what credit_manager needs, and the version that orders it.
 
@@ -35,6 +47,7 @@ class CustomerState(Payload):
     status: CustomerStatus | None = None
     birth_date: date | None = None
     monthly_income: Money | None = Field(default=None, ge=0)
+    reference: CustomerReference | None = None
 
 
 class UserCreated(CustomerState):
