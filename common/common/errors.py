@@ -98,6 +98,9 @@ class ErrorCode(StrEnum):
     )
     REVERSAL_EXCEEDS_HOLD = "REVERSAL_EXCEEDS_HOLD", 409, "The reversal is more than the amount still held."
     INVALID_HOLD_RULE = "INVALID_HOLD_RULE", 422, "The hold rule is not valid."
+    # Dead letters (both back offices)
+    DEAD_LETTER_RESOLVED = "DEAD_LETTER_RESOLVED", 409, "The dead letter was replayed or discarded already."
+    DEAD_LETTER_NOT_REPLAYABLE = "DEAD_LETTER_NOT_REPLAYABLE", 409, "The dead letter cannot be replayed here; discard it."
     # Four eyes: requests one operator makes and a second one approves (credit_manager's back office)
     APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND", 404, "No approval request with this id."
     APPROVAL_NOT_PENDING = "APPROVAL_NOT_PENDING", 409, "The request was already decided, cancelled, or ended."

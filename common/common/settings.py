@@ -23,7 +23,7 @@ PRODUCTION = "production"
 ENVIRONMENTS = (PRODUCTION, "local", "test")
 
 COMMON_APPS = [
-    "django.contrib.admin",
+    "common.backoffice.site.BackOfficeAdminConfig",  # django.contrib.admin, with the back office's index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -22,6 +22,8 @@ from analysis.models import CreditPolicy, LimitRequest
 from approvals import services
 from approvals.models import ApprovalRequest, ApprovalStatus
 from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each, confirmed_reason
+from common.backoffice import dashboard
+from common.backoffice.dashboard import Figure
 from common.errors import DomainError
 from ledger.admin import LedgerTransactionAdmin
 from ledger.models import Direction, LedgerTransaction
@@ -308,3 +310,25 @@ class FourEyesCreditPolicyAdmin(CreditPolicyAdmin):
             messages.INFO,
         )
         return HttpResponseRedirect(reverse("admin:approvals_approvalrequest_change", args=[obj.approval_request.id]))
+
+
+def _waiting() -> list[Figure]:
+    """credit_manager's queues on the admin's index: reviews to decide, requests to approve."""
+    reviews = LimitRequest.objects.filter(status="manual_review").count()
+    pending = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
+    oldest = pending.order_by("requested_at").values_list("requested_at", flat=True).first()
+    return [
+        Figure(
+            "limit requests waiting for a review",
+            str(reviews),
+            reverse("admin:analysis_limitrequest_changelist") + "?status__exact=manual_review",
+        ),
+        Figure(
+            "requests waiting for a second operator",
+            f"{pending.count()}" + (f", the oldest asked {oldest:%Y-%m-%d %H:%M:%S}" if oldest else ""),
+            reverse("admin:approvals_approvalrequest_changelist") + "?status__exact=pending",
+        ),
+    ]
+
+
+dashboard.register(_waiting)

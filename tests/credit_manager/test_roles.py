@@ -20,12 +20,12 @@ ROLES = importlib.import_module("approvals.migrations.0002_back_office_roles")
 LOOK = {
     "accounts.view_creditaccount", "analysis.view_creditdecision", "analysis.view_creditpolicy", "analysis.view_limitrequest",
     "ledger.view_ledgertransaction", "ledger.view_ledgerentry", "authorizations.view_authorization",
-    "authorizations.view_holdrule", "approvals.view_approvalrequest", "audit.view_auditentry",
+    "authorizations.view_holdrule", "approvals.view_approvalrequest", "audit.view_auditentry", "messaging.view_deadletter",
 }  # fmt: skip
 ASK = {
     "ledger.post_adjustment", "ledger.reverse_transaction", "analysis.review_limitrequest", "analysis.add_creditpolicy",
     "analysis.change_creditpolicy", "authorizations.add_holdrule", "authorizations.change_holdrule",
-    "authorizations.reverse_authorization",
+    "authorizations.reverse_authorization", "messaging.resolve_deadletter",
 }  # fmt: skip
 LOCKOUTS = {"axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"}
 # The actions each role is offered on each list.
@@ -35,6 +35,7 @@ ACTIONS = {
     "analysis/limitrequest": {VIEWERS: set(), OPERATORS: {"ask_approval", "ask_denial"}, SUPERVISORS: set()},
     "authorizations/authorization": {VIEWERS: set(), OPERATORS: {"reverse"}, SUPERVISORS: set()},
     "approvals/approvalrequest": {VIEWERS: set(), OPERATORS: {"cancel"}, SUPERVISORS: {"approve", "reject"}},
+    "messaging/deadletter": {VIEWERS: set(), OPERATORS: {"replay", "discard"}, SUPERVISORS: set()},
 }
 
 

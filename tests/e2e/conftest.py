@@ -92,6 +92,14 @@ def operators(platform) -> dict[str, tuple[str, str]]:
             "createsuperuser", "--noinput", "--username", "operator", "--email", "operator@example.com",
             env={"DJANGO_SUPERUSER_PASSWORD": OPERATOR_PASSWORD},
         )  # fmt: skip
+    # credit_manager's four eyes: one who asks, one who approves (the roles the migrations seed).
+    platform["credit_manager"].manage(
+        "shell", "-c",
+        "from django.contrib.auth.models import Group, User\n"
+        f"for name, role in (('maker', 'Back office operators'), ('checker', 'Back office supervisors')):\n"
+        f"    user = User.objects.create_user(name, password='{OPERATOR_PASSWORD}', is_staff=True)\n"
+        "    user.groups.add(Group.objects.get(name=role))\n",
+    )  # fmt: skip
     return {name: ("operator", OPERATOR_PASSWORD) for name in platform}
 
 

@@ -1,6 +1,7 @@
 """The back offices as operators use them: headless Chromium (Debian's, driven by Playwright) against
 real processes of both services; a failed test leaves screenshots in ``test-artifacts/``."""
 
+import json
 import re
 import uuid
 from decimal import Decimal
@@ -11,6 +12,7 @@ from playwright.sync_api import Page, expect
 
 from common.testing import wait_until
 from customers import new_cpf
+from stack import produce_raw
 
 pytestmark = pytest.mark.e2e
 
@@ -25,8 +27,9 @@ def keys(platform):
     }
 
 
-def log_in(page: Page, service, operators) -> None:
+def log_in(page: Page, service, operators, *, as_user: str | None = None) -> None:
     username, password = operators[service.name]
+    username = as_user or username
     page.goto(f"{service.url}/admin/login/?next=/admin/")
     page.fill("#id_username", username)
     page.fill("#id_password", password)
@@ -185,3 +188,98 @@ def test_an_operator_finds_an_account_by_cpf_and_jumps_to_the_customer(platform,
     expect(page.locator(".field-full_name")).to_contain_text("Helena Prado")
     page.get_by_role("link", name="the credit account's page").click()
     expect(page).to_have_url(f"{credit.url}/admin/accounts/creditaccount/{account['id']}/change/")
+
+
+def run_action(page: Page, row_value: str, action: str, **fields: str) -> None:
+    page.check(f"input[name=_selected_action][value='{row_value}']")
+    page.select_option("select[name=action]", action)
+    for name, value in fields.items():
+        field = page.locator(f"[name={name}]")
+        if field.evaluate("element => element.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    page.click("button[name=index]")
+
+
+def test_four_eyes_on_an_adjustment_and_a_stale_request_refused(platform, operators, chromium, keys):
+    credit = platform["credit_manager"]
+    _, account = new_customer(platform, keys)
+    maker = chromium.new_context(viewport={"width": 1366, "height": 800}).new_page()
+    checker = chromium.new_context(viewport={"width": 1366, "height": 800}).new_page()
+    log_in(maker, credit, operators, as_user="maker")
+    log_in(checker, credit, operators, as_user="checker")
+
+    maker.goto(f"{credit.url}/admin/accounts/creditaccount/?q={account['id']}")
+    run_action(maker, account["id"], "ask_adjustment", direction="debit", amount="12.50", reason="card replacement fee")
+    expect(maker.locator(".messagelist")).to_contain_text("1 adjustment(s) asked.")
+    maker.goto(f"{credit.url}/admin/approvals/approvalrequest/?status__exact=pending")
+    expect(maker.locator("select[name=action] option[value=approve]")).to_have_count(0)  # a maker cannot approve
+
+    checker.goto(f"{credit.url}/admin/approvals/approvalrequest/?status__exact=pending")
+    row = checker.locator("#result_list tbody tr", has_text="debit adjustment of 12.50")
+    expect(row).to_have_count(1)
+    request_id = row.locator("input[name=_selected_action]").get_attribute("value")
+    run_action(checker, request_id, "approve")
+    expect(checker.locator(".messagelist")).to_contain_text("1 request(s) approved and executed.")
+    posted = credit.sql(
+        "SELECT count(*) FROM ledger_ledgertransaction WHERE account_id = %s AND type = 'adjustment'", (account["id"],)
+    )[0][0]
+    assert posted == 1
+
+    # A credit adjustment asked while the balance covers it, approved after a payment left it short: stale.
+    maker.goto(f"{credit.url}/admin/accounts/creditaccount/?q={account['id']}")
+    run_action(maker, account["id"], "ask_adjustment", direction="credit", amount="12.50", reason="goodwill")
+    requests.post(
+        f"{credit.url}/api/v1/accounts/{account['id']}/transactions",
+        json={"type": "payment", "amount": "12.50"},
+        headers={**keys["credit"], "Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    ).raise_for_status()
+    checker.goto(f"{credit.url}/admin/approvals/approvalrequest/?status__exact=pending")
+    row = checker.locator("#result_list tbody tr", has_text="credit adjustment of 12.50")
+    run_action(checker, row.locator("input[name=_selected_action]").get_attribute("value"), "approve")
+    expect(checker.locator(".messagelist")).to_contain_text("APPROVAL_STALE")
+    maker.context.close()
+    checker.context.close()
+
+
+def test_a_dead_lettered_event_is_replayed_from_the_console_and_takes_effect_once(platform, operators, browser_context, broker):
+    users = platform["user_manager"]
+    user_id = uuid.uuid4()
+    event_id = str(uuid.uuid4())
+    state = {
+        "account_id": str(uuid.uuid4()), "user_id": str(user_id), "status": "pending", "credit_limit": "0.00", "balance": "0.00",
+        "available": "0.00", "currency": "BRL", "version": 1,
+    }  # fmt: skip
+    envelope = {
+        "specversion": "1.0", "id": event_id, "source": "credit_manager", "type": "credit.account.opened", "subject": str(user_id),
+        "time": "2026-01-01T00:00:00+00:00", "datacontenttype": "application/json", "data": state,
+    }  # fmt: skip
+    produce_raw(broker, "credit.events", json.dumps(envelope).encode(), key=str(user_id).encode())  # a customer not known yet
+    wait_until(
+        lambda: users.sql("SELECT id FROM messaging_deadletter WHERE event_id = %s", (event_id,)),
+        timeout=60,
+        what="the event in user_manager's dead letters",
+    )
+    users.sql(  # the cause fixed: the customer exists now
+        "INSERT INTO users_customer (id, full_name, email, tax_id, birth_date, monthly_income, phone, status, version, created_at,"
+        " updated_at) VALUES (%s, 'Late Arrival', %s, %s, '1980-01-01', 4000, '', 'active', 1, now(), now())",
+        (str(user_id), f"{uuid.uuid4().hex[:8]}@example.com", new_cpf()),
+    )
+
+    page = browser_context.new_page()
+    log_in(page, users, operators)
+    page.goto(f"{users.url}/admin/messaging/deadletter/?status__exact=open")
+    dead_letter_id = str(users.sql("SELECT id FROM messaging_deadletter WHERE event_id = %s", (event_id,))[0][0])
+    run_action(page, dead_letter_id, "replay")
+    expect(page.locator(".messagelist")).to_contain_text("1 event(s) replayed.")
+    wait_until(
+        lambda: users.sql("SELECT count(*) FROM credit_summary_creditsummary WHERE customer_id = %s", (str(user_id),))[0][0] == 1,
+        timeout=60,
+        what="the replayed event to take effect",
+    )
+    page.goto(f"{users.url}/admin/messaging/deadletter/")
+    run_action(page, dead_letter_id, "replay")  # once more: refused, nothing applied twice
+    expect(page.locator(".messagelist")).to_contain_text("DEAD_LETTER_RESOLVED")
+    assert users.sql("SELECT count(*) FROM inbox_processedevent WHERE event_id = %s", (event_id,))[0][0] == 1

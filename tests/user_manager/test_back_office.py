@@ -186,9 +186,9 @@ def test_each_role_holds_exactly_its_permissions(roles):
     def held(role: str) -> set[str]:
         return {f"{p.content_type.app_label}.{p.codename}" for p in Group.objects.get(name=role).permissions.all()}
 
-    look = {"users.view_customer", "credit_summary.view_creditsummary", "audit.view_auditentry"}
+    look = {"users.view_customer", "credit_summary.view_creditsummary", "audit.view_auditentry", "messaging.view_deadletter"}
     assert held(VIEWERS) == look
-    assert held(OPERATORS) == look | {"users.change_customer"}
+    assert held(OPERATORS) == look | {"users.change_customer", "messaging.resolve_deadletter"}
     assert held(SUPERVISORS) == look | {
         "axes.view_accessattempt", "axes.delete_accessattempt", "axes.view_accesslog", "axes.view_accessfailurelog"
     }  # fmt: skip

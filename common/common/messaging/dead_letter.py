@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
 
 from common.messaging.kafka import discard_producer, get_producer
+from common.messaging.models import DeadLetter
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +28,21 @@ def send_to_dead_letter(value: bytes, *, key: bytes | None, reason: str, origin:
         discard_producer()
         raise
     logger.warning("message dead-lettered", extra={"origin": origin, "reason": reason[:200]})
+    _show_in_the_console(value, reason=reason, origin=origin)
+
+
+def _show_in_the_console(value: bytes, *, reason: str, origin: str) -> None:
+    """Record the dead letter for the back office; the topic holds it whatever happens here."""
+    try:
+        envelope = json.loads(value)
+        envelope = envelope if isinstance(envelope, dict) else {}
+    except ValueError:
+        envelope = {}
+    try:
+        DeadLetter.objects.create(
+            event_id=str(envelope.get("id", ""))[:100], event_type=str(envelope.get("type", ""))[:100],
+            subject=str(envelope.get("subject", ""))[:100], reason=reason, origin=origin[:200],
+            payload=value.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),  # Postgres text holds no NUL
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - the console misses it; the topic and replay_dead_letters still have it
+        logger.warning("dead letter not shown in the back office: %s", exc.__class__.__name__)

@@ -19,6 +19,7 @@ LOOK = [
     ("authorizations", "view_holdrule"),
     ("approvals", "view_approvalrequest"),
     ("audit", "view_auditentry"),
+    ("messaging", "view_deadletter"),
 ]
 ASK = [
     ("ledger", "post_adjustment"),
@@ -29,6 +30,7 @@ ASK = [
     ("authorizations", "add_holdrule"),
     ("authorizations", "change_holdrule"),
     ("authorizations", "reverse_authorization"),
+    ("messaging", "resolve_deadletter"),
 ]
 ROLES = {
     VIEWERS: LOOK,
@@ -50,6 +52,7 @@ class Migration(migrations.Migration):
         ("authorizations", "0002_default_hold_rules"),
         ("audit", "0001_initial"),
         ("backoffice", "0001_back_office_supervisors"),
+        ("messaging", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(seed_roles, migrations.RunPython.noop)]

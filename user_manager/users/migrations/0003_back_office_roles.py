@@ -1,15 +1,19 @@
 """The three back office roles (``common.backoffice.roles``) in user_manager: viewers look at customers,
-their credit and the audit trail; operators also block, unblock and close; supervisors look and
+their credit, the audit trail and the dead letters; operators also block, unblock and close, and
+replay or discard dead letters; supervisors look and
 release login lockouts. The earlier two groups become viewers and operators, with their members."""
 
 from django.db import migrations
 
 from common.backoffice.roles import LOCKOUT_RELEASE, OPERATORS, SUPERVISORS, VIEWERS, grant
 
-LOOK = [("users", "view_customer"), ("credit_summary", "view_creditsummary"), ("audit", "view_auditentry")]
+LOOK = [
+    ("users", "view_customer"), ("credit_summary", "view_creditsummary"), ("audit", "view_auditentry"),
+    ("messaging", "view_deadletter"),
+]  # fmt: skip
 ROLES = {
     VIEWERS: LOOK,
-    OPERATORS: [*LOOK, ("users", "change_customer")],
+    OPERATORS: [*LOOK, ("users", "change_customer"), ("messaging", "resolve_deadletter")],
     SUPERVISORS: [*LOOK, *LOCKOUT_RELEASE],
 }
 RENAMED = {"Customer operators (read-only)": VIEWERS, "Customer managers": OPERATORS}
@@ -31,6 +35,7 @@ class Migration(migrations.Migration):
         ("credit_summary", "0001_initial"),
         ("audit", "0001_initial"),
         ("backoffice", "0001_back_office_supervisors"),
+        ("messaging", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(seed_roles, migrations.RunPython.noop)]
