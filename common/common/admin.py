@@ -32,6 +32,19 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """A record's history shown on its page (ledger lines, an authorization's steps): read, never changed."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class ReasonActionForm(ActionForm):
     """The action bar with a reason field, for actions whose service records why."""
 

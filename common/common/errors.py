@@ -98,6 +98,9 @@ class ErrorCode(StrEnum):
     )
     REVERSAL_EXCEEDS_HOLD = "REVERSAL_EXCEEDS_HOLD", 409, "The reversal is more than the amount still held."
     INVALID_HOLD_RULE = "INVALID_HOLD_RULE", 422, "The hold rule is not valid."
+    # The operators' API (both back offices, /staff/api/v1/)
+    PERMISSION_DENIED = "PERMISSION_DENIED", 403, "The operator lacks a permission this action needs."
+    CSRF_FAILED = "CSRF_FAILED", 403, "The request lacks the CSRF token of the operator's session (X-CSRFToken)."
     # Dead letters (both back offices)
     DEAD_LETTER_RESOLVED = "DEAD_LETTER_RESOLVED", 409, "The dead letter was replayed or discarded already."
     DEAD_LETTER_NOT_REPLAYABLE = "DEAD_LETTER_NOT_REPLAYABLE", 409, "The dead letter cannot be replayed here; discard it."

@@ -37,6 +37,9 @@ COMMON_APPS = [
     "common.health",
     "common.backoffice",
     "common.audit",
+    "rest_framework",
+    "drf_spectacular",
+    "common.staffapi",
 ]
 
 
@@ -110,6 +113,21 @@ def service_settings(
         ],
         **_admin_login(env),
         **_rate_limits(env),
+        # The operators' API (common.staffapi): the back office's session and permissions, JSON errors.
+        "REST_FRAMEWORK": {
+            "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+            "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+            "PAGE_SIZE": 50,
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "EXCEPTION_HANDLER": "common.staffapi.base.handle_errors",
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service} operators' API",
+            "DESCRIPTION": "The back office's queues for scripts and tools: session login, CSRF, Django permissions.",
+            "VERSION": "1",
+            "SERVE_INCLUDE_SCHEMA": False,
+        },
         "ROOT_URLCONF": f"{service}.urls",
         "WSGI_APPLICATION": f"{service}.wsgi.application",
         "TEMPLATES": [

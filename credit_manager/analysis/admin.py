@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from analysis import services
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import explain, policy_errors
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 POLICY_FIELDSETS = (
     (None, {"fields": ("version", "note", "created_by", "created_at")}),
@@ -104,19 +104,11 @@ class CreditDecisionAdmin(ReadOnlyModelAdmin):
         )
 
 
-class DecisionInline(admin.TabularInline):
+class DecisionInline(ReadOnlyInline):
     model = CreditDecision
     fields = ("created_at", "outcome", "score", "reason_codes", "granted_limit", "decided_by", "note")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(LimitRequest)

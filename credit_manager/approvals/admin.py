@@ -5,6 +5,7 @@ instead of acting at once."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import admin, messages
@@ -111,7 +112,14 @@ class AdjustmentActionForm(ReasonActionForm):
     amount = forms.CharField(required=False, max_length=20, widget=forms.TextInput(attrs={"placeholder": "amount", "size": 10}))
 
 
-def _asked(model_admin: admin.ModelAdmin, request: HttpRequest, count: int) -> None:
+def _ask_each(model_admin: admin.ModelAdmin, request: HttpRequest, rows, ask: Callable[[object], object], *, done: str) -> None:
+    """``ask`` for each selected row (a service refusing one does not stop the others), then point to the queue."""
+    asked = []
+    apply_each(model_admin, request, rows, lambda row: asked.append(ask(row)), done=done)
+    _point_to_the_queue(model_admin, request, len(asked))
+
+
+def _point_to_the_queue(model_admin: admin.ModelAdmin, request: HttpRequest, count: int) -> None:
     if count:
         queue = reverse("admin:approvals_approvalrequest_changelist") + "?status__exact=pending"
         model_admin.message_user(
@@ -164,15 +172,13 @@ class FourEyesCreditAccountAdmin(CreditAccountAdmin):
         except (ValueError, ValidationError):
             self.message_user(request, "Choose a direction and type the amount as a number, e.g. 25.00.", messages.ERROR)
             return
-        asked = []
-        apply_each(
+        _ask_each(
             self, request, queryset,
-            lambda account: asked.append(services.request_adjustment(
+            lambda account: services.request_adjustment(
                 account_id=account.id, direction=direction, amount=amount, reason=action_reason(request), requested_by=request.user
-            )),
+            ),
             done="adjustment(s) asked",
         )  # fmt: skip
-        _asked(self, request, len(asked))
 
 
 admin.site.unregister(LedgerTransaction)
@@ -230,18 +236,16 @@ class FourEyesLedgerTransactionAdmin(LedgerTransactionAdmin):
         except DomainError as exc:
             self.message_user(request, f"Refused ({exc.code}: {exc.detail}).", messages.WARNING)
             return HttpResponseRedirect(page)
-        _asked(self, request, 1)
+        _point_to_the_queue(self, request, 1)
         return HttpResponseRedirect(reverse("admin:approvals_approvalrequest_change", args=[asked.id]))
 
     @admin.action(description="Ask for the reversal of the selected transactions (reason above)", permissions=["reverse"])
     def ask_reversal(self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]) -> None:
-        asked = []
-        apply_each(
+        _ask_each(
             self, request, queryset,
-            lambda row: asked.append(services.request_reversal(transaction_id=row.id, reason=action_reason(request), requested_by=request.user)),
+            lambda row: services.request_reversal(transaction_id=row.id, reason=action_reason(request), requested_by=request.user),
             done="reversal(s) asked",
         )  # fmt: skip
-        _asked(self, request, len(asked))
 
 
 admin.site.unregister(LimitRequest)
@@ -266,15 +270,13 @@ class FourEyesLimitRequestAdmin(LimitRequestAdmin):
         self._ask(request, queryset, approve=False)
 
     def _ask(self, request: HttpRequest, queryset: QuerySet[LimitRequest], *, approve: bool) -> None:
-        asked = []
-        apply_each(
+        _ask_each(
             self, request, queryset,
-            lambda row: asked.append(services.request_limit_decision(
+            lambda row: services.request_limit_decision(
                 limit_request_id=row.id, approve=approve, reason=action_reason(request), requested_by=request.user
-            )),
+            ),
             done="decision(s) asked",
         )  # fmt: skip
-        _asked(self, request, len(asked))
 
 
 admin.site.unregister(CreditPolicy)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from authorizations import services
 from authorizations.models import Authorization, AuthorizationEvent, AuthorizationStatus, HoldRule
-from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each
 
 
 class HoldRuleForm(forms.ModelForm):
@@ -72,21 +72,13 @@ class ExpiringSoonFilter(admin.SimpleListFilter):
         return pending.filter(expires_at__gt=now, expires_at__lte=now + window) if window else pending.filter(expires_at__lte=now)
 
 
-class HistoryInline(admin.TabularInline):
+class HistoryInline(ReadOnlyInline):
     model = AuthorizationEvent
     fields = (
         "created_at", "kind", "amount", "outcome", "decline_reason", "final", "forced", "over_limit", "transaction",
         "balance_after", "held_after", "available_after", "created_by", "reason",
     )  # fmt: skip
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(Authorization)

@@ -5,24 +5,15 @@ second (``approvals.admin`` adds those actions to these pages)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 from ledger.models import LedgerEntry, LedgerTransaction
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = LedgerEntry
     fields = ("ledger_account", "credit_account", "amount")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 @admin.register(LedgerTransaction)

@@ -1,6 +1,7 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
+from common.staffapi.urls import staff_api_urls
 from user_manager.api import api
 
 admin.site.site_header = "Credit platform · customers"
@@ -9,6 +10,7 @@ admin.site.site_title = "user_manager"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("staff/api/v1/", include(staff_api_urls())),
 ]
 
 # JSON errors for every URL under /api/, the API's own or not (the admin keeps Django's pages).
