@@ -141,7 +141,7 @@ def test_an_operator_finds_a_pending_authorization_reads_its_history_and_release
     "changelist",
     [
         "accounts/creditaccount", "ledger/ledgertransaction", "analysis/creditdecision", "analysis/limitrequest",
-        "authorizations/authorization", "approvals/approvalrequest",
+        "authorizations/authorization", "approvals/approvalrequest", "messaging/deadletter", "audit/auditentry",
     ],
 )  # fmt: skip
 def test_credit_lists_fit_an_operators_screen(platform, operators, browser_context, keys, changelist):
@@ -283,3 +283,15 @@ def test_a_dead_lettered_event_is_replayed_from_the_console_and_takes_effect_onc
     run_action(page, dead_letter_id, "replay")  # once more: refused, nothing applied twice
     expect(page.locator(".messagelist")).to_contain_text("DEAD_LETTER_RESOLVED")
     assert users.sql("SELECT count(*) FROM inbox_processedevent WHERE event_id = %s", (event_id,))[0][0] == 1
+
+
+@pytest.mark.parametrize("changelist", ["users/customer", "credit_summary/creditsummary", "audit/auditentry", "messaging/deadletter"])
+def test_customer_lists_fit_an_operators_screen(platform, operators, browser_context, keys, changelist):
+    users = platform["user_manager"]
+    new_customer(platform, keys)
+    page = browser_context.new_page()
+    log_in(page, users, operators)
+    page.goto(f"{users.url}/admin/{changelist}/")
+    expect(page.locator("#changelist")).to_be_visible()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{changelist} is {overflow} px wider than the screen"

@@ -4,12 +4,13 @@ each role holds exactly its permissions."""
 import importlib
 
 import pytest
-from customer_data import credit_event, deliver
+from customer_data import credit_event, decision, deliver
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.test import Client
 
 from common.backoffice.roles import OPERATORS, SUPERVISORS, VIEWERS
+from common.events.payloads import CREDIT_ANALYSIS_COMPLETED
 from common.outbox.models import OutboxEvent
 from users.models import Customer
 from users.services import block_customer, close_customer
@@ -113,6 +114,14 @@ class TestCustomerDetail:
         page = viewer.get(f"{CHANGELIST}{customer['id']}/change/").content.decode()
         account_id = Customer.objects.get(id=customer["id"]).credit_summary.account_id
         assert f'href="http://credit.example/admin/accounts/creditaccount/{account_id}/change/"' in page
+
+    def test_a_decision_waiting_for_review_is_not_shown_as_the_one_in_force(self, viewer, create_customer):
+        customer = create_customer()
+        review = decision("manual_review", ("MANUAL_REVIEW_REQUIRED",), minutes=2)
+        deliver(credit_event(customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=2, status="active",
+                             credit_limit="3000.00", last_decision=review, minutes=2))  # fmt: skip
+        page = viewer.get(f"{CHANGELIST}{customer['id']}/change/").content.decode()
+        assert "waiting for an operator&#x27;s review; the limit above is still in force" in page
 
     def test_is_read_only_even_for_operators(self, operator, create_customer):
         customer = create_customer(full_name="Joana Pereira")

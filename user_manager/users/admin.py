@@ -137,7 +137,11 @@ class CustomerAdmin(admin.ModelAdmin):
         if summary is None or summary.last_decision_at is None:
             return None
         reasons = ", ".join(summary.last_decision_reason_codes) or "no reason codes"
-        return f"{summary.last_decision_outcome} ({reasons}) at {summary.last_decision_at:%Y-%m-%d %H:%M:%S %Z}"
+        shown = f"{summary.last_decision_outcome} ({reasons}) at {summary.last_decision_at:%Y-%m-%d %H:%M:%S %Z}"
+        if summary.last_decision_outcome == "manual_review":
+            # Not a decision in force: the limit and status above are still those of the one before it.
+            return f"{shown}: waiting for an operator's review; the limit above is still in force"
+        return shown
 
     @admin.display(description="credit updated at")
     def credit_updated_at(self, obj: Customer) -> datetime | None:
