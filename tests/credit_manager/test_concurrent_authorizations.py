@@ -14,6 +14,7 @@ from support import change_authorization, onboard, request_authorization, spend
 
 from accounts.models import CreditAccount
 from authorizations.models import Authorization
+from common.audit.models import AuditEntry
 from ledger.models import LedgerTransaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,6 +56,9 @@ def test_fifty_concurrent_authorizations_approve_exactly_the_k_that_fit(api_clie
     assert availability == sorted(f"{Decimal('30.00') * n:.2f}" for n in range(k))  # no two saw the same credit
     call_command("verify_ledger")
     assert capsys.readouterr().out.startswith("ledger ok:")
+    call_command("verify_audit")  # the account's 50 audit entries, written at once, still form one chain
+    assert capsys.readouterr().out.startswith("audit ok:")
+    assert AuditEntry.objects.filter(subject_id=account.id, actor_type="api_key").count() == threads
 
 
 def test_a_full_capture_racing_a_full_reversal_leaves_exactly_one_of_them(api_client, capsys):

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from pydantic import BaseModel
 
@@ -41,19 +41,32 @@ def record(
     if actor is None:
         return None
     with transaction.atomic(savepoint=False):
-        head, _ = AuditHead.objects.select_for_update().get_or_create(
-            subject_type=subject_type, subject_id=subject_id, defaults={"sequence": 0, "entry_hash": GENESIS}
-        )
+        head_id, sequence, previous_hash = _locked_head(subject_type, subject_id)
         entry = AuditEntry(
-            subject_type=subject_type, subject_id=subject_id, sequence=head.sequence + 1, actor_type=actor.type,
+            subject_type=subject_type, subject_id=subject_id, sequence=sequence + 1, actor_type=actor.type,
             actor_id=actor.id, actor_name=actor.name, action=action, request_id=actor.request_id,
-            before=_json(before), after=_json(after), created_at=timezone.now(), previous_hash=head.entry_hash,
+            before=_json(before), after=_json(after), created_at=timezone.now(), previous_hash=previous_hash,
         )  # fmt: skip
         entry.entry_hash = _hash(entry)
         entry.save(force_insert=True)
-        head.sequence, head.entry_hash = entry.sequence, entry.entry_hash
-        head.save(update_fields=["sequence", "entry_hash"])
+        AuditHead.objects.filter(id=head_id).update(sequence=entry.sequence, entry_hash=entry.entry_hash)
     return entry
+
+
+def _locked_head(subject_type: str, subject_id: uuid.UUID) -> tuple[int, int, str]:
+    """The subject's head (id, newest sequence, its hash), created if new and locked either way, in one
+    statement: an upsert locks the row it finds, so concurrent entries of one subject chain in turn."""
+    table = AuditHead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} AS head (subject_type, subject_id, sequence, entry_hash) VALUES (%s, %s, 0, %s)
+            ON CONFLICT (subject_type, subject_id) DO UPDATE SET sequence = head.sequence
+            RETURNING id, sequence, entry_hash
+            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
+            [subject_type, subject_id, GENESIS],
+        )
+        return cursor.fetchone()
 
 
 @dataclass(frozen=True)
