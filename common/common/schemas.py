@@ -29,6 +29,8 @@ _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _SPACE = r" \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 TEXT_PATTERN = f"^[^{_CONTROL}]*$"
 NON_BLANK_TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
+# Two characters or more once the spaces around it are dropped: two characters, anywhere, that are not spaces.
+TWO_VISIBLE_TEXT_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
 # Above zero, at most 12 digits before the point and 2 after it (what a NUMERIC(14, 2) holds), no leading zero.
 POSITIVE_MONEY_PATTERN = r"^([1-9][0-9]{0,11}(\.[0-9]{1,2})?|0\.(0[1-9]|[1-9][0-9]?))$"
 # The same, zero allowed (an income).
@@ -58,6 +60,9 @@ def _plain_text(value: str) -> str:
 NO_CONTROL_CHARACTERS = _NoControlCharacters()
 # No control characters and more than spaces, for a required text (a reason); on ``str`` only.
 NON_BLANK = StringConstraints(pattern=NON_BLANK_TEXT_PATTERN)
+# The same for a text that must keep two characters or more once stripped (a name): a length checked
+# before STRIPPED alone would let " Ó" through the schema and then refuse it.
+TWO_VISIBLE = StringConstraints(pattern=TWO_VISIBLE_TEXT_PATTERN)
 # The spaces around a text are dropped after it is checked (not before, as strip_whitespace would),
 # so the lengths the schema declares hold for the text as sent.
 STRIPPED = AfterValidator(str.strip)

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, EmailStr, Field, StringCon
 
 from common.cpf import normalize_cpf
 from common.errors import DomainError, ErrorCode
-from common.schemas import NO_CONTROL_CHARACTERS, NON_BLANK, STRIPPED
+from common.schemas import NO_CONTROL_CHARACTERS, STRIPPED, TWO_VISIBLE
 
 PHONE_PATTERN = r"^(\+[1-9][0-9]{7,14})?$"  # E.164, or empty for none
 
@@ -42,7 +42,7 @@ def _in_the_past(value: date) -> date:
     return value
 
 
-FullName = Annotated[str, StringConstraints(min_length=2, max_length=200), NON_BLANK, STRIPPED]
+FullName = Annotated[str, StringConstraints(min_length=2, max_length=200), TWO_VISIBLE, STRIPPED]
 Email = Annotated[EmailStr, StringConstraints(max_length=254), NO_CONTROL_CHARACTERS]
 TaxId = Annotated[str, AfterValidator(_cpf)]
 BirthDate = Annotated[date, BeforeValidator(_not_a_number), AfterValidator(_in_the_past)]
