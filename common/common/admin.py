@@ -3,6 +3,7 @@ each selected row, and a confirmation with a reason before an action that cannot
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -84,7 +85,13 @@ def apply_each(
         model_admin.message_user(request, f"Refused: {'; '.join(refused)}.", messages.WARNING)
 
 
-# Kept here rather than in a template file: the common package ships only Python modules.
+@functools.cache
+def page_template(source: str):
+    """A back office page written as a template string (the common package ships only Python modules),
+    compiled once per process."""
+    return engines["django"].from_string(source)
+
+
 CONFIRMATION_PAGE = """{% extends "admin/base_site.html" %}
 {% block title %}{{ title }} | {{ site_title }}{% endblock %}
 {% block content %}
@@ -125,5 +132,23 @@ def confirmed_reason(
         "action": action, "confirm_label": confirm_label, "reason": reason, "back": back or request.get_full_path(),
         "error": "Type the reason first." if request.POST.get("confirmed") == "yes" else "",
     }  # fmt: skip
-    page = engines["django"].from_string(CONFIRMATION_PAGE)
-    return TemplateResponse(request, page, context)
+    return TemplateResponse(request, page_template(CONFIRMATION_PAGE), context)
+
+
+def apply_each_confirmed(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    rows: QuerySet,
+    operation: Callable[[Row, str], object],
+    *,
+    done: str,
+    **confirmation: str,
+) -> TemplateResponse | None:
+    """An action that cannot be taken back: the confirmation page first (``confirmation``: the
+    ``action``, ``title``, ``warning`` and ``confirm_label`` of :func:`confirmed_reason`), then
+    ``operation(row, reason)`` on each row as :func:`apply_each` runs it."""
+    reason = confirmed_reason(model_admin, request, rows, **confirmation)
+    if isinstance(reason, TemplateResponse):
+        return reason
+    apply_each(model_admin, request, rows, lambda row: operation(row, reason), done=done)
+    return None

@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from common.admin import apply_each, confirmed_reason
+from common.admin import apply_each, apply_each_confirmed
 from common.audit.admin import history_table
 from common.cpf import mask_cpf, normalize_cpf
 from users import selectors, services
@@ -67,30 +67,27 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Block selected customers (asks to confirm, with a reason)", permissions=["change"])
     def block(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
-        reason = confirmed_reason(
-            self, request, queryset, action="block", title="Block these customers?", confirm_label="Yes, block them",
+        return apply_each_confirmed(
+            self, request, queryset, _by_operator(services.block_customer), done="customer(s) blocked",
+            action="block", title="Block these customers?", confirm_label="Yes, block them",
             warning="A blocked customer's credit account is frozen: no purchases until unblocked.",
         )  # fmt: skip
-        if isinstance(reason, TemplateResponse):
-            return reason
-        apply_each(self, request, queryset, _by_operator(services.block_customer, reason), done="customer(s) blocked")
-        return None
 
     @admin.action(description="Unblock selected customers", permissions=["change"])
     def unblock(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
         reason = f"unblocked by operator {request.user.get_username()}"
-        apply_each(self, request, queryset, _by_operator(services.unblock_customer, reason), done="customer(s) unblocked")
+        apply_each(
+            self, request, queryset, lambda customer: services.unblock_customer(customer_id=customer.id, reason=reason),
+            done="customer(s) unblocked",
+        )  # fmt: skip
 
     @admin.action(description="Close selected customers (final; asks to confirm, with a reason)", permissions=["change"])
     def close(self, request: HttpRequest, queryset: QuerySet[Customer]) -> TemplateResponse | None:
-        reason = confirmed_reason(
-            self, request, queryset, action="close", title="Close these customers for good?", confirm_label="Yes, close them",
+        return apply_each_confirmed(
+            self, request, queryset, _by_operator(services.close_customer), done="customer(s) closed",
+            action="close", title="Close these customers for good?", confirm_label="Yes, close them",
             warning="Closing is final: a closed customer never changes again, and their credit account closes once paid off.",
         )  # fmt: skip
-        if isinstance(reason, TemplateResponse):
-            return reason
-        apply_each(self, request, queryset, _by_operator(services.close_customer, reason), done="customer(s) closed")
-        return None
 
     @admin.display(description="tax id")
     def masked_tax_id(self, obj: Customer) -> str:
@@ -169,9 +166,9 @@ class CustomerAdmin(admin.ModelAdmin):
         )
 
 
-def _by_operator(change: Callable[..., Customer], reason: str) -> Callable[[Customer], Customer]:
-    """The status change for one customer, with the operator's reason (the audit trail records who)."""
-    return lambda customer: change(customer_id=customer.id, reason=reason)
+def _by_operator(change: Callable[..., Customer]) -> Callable[[Customer, str], Customer]:
+    """The status change for one customer, with the reason the operator confirmed (the audit trail records who)."""
+    return lambda customer, reason: change(customer_id=customer.id, reason=reason)
 
 
 def _summary(customer: Customer) -> Any:

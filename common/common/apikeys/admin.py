@@ -7,11 +7,11 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
-from django.template import engines
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.html import escape
 
+from common.admin import page_template
 from common.apikeys.models import ApiKey
 from common.apikeys.services import check_expiry, issue_api_key, revoke_api_key
 from common.errors import DomainError
@@ -85,7 +85,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "name": obj.name,
             "changelist_url": reverse("admin:apikeys_apikey_changelist"),
         }
-        page = engines["django"].from_string(_ISSUED_PAGE).render(context, request)
+        page = page_template(_ISSUED_PAGE).render(context, request)
         response = HttpResponse(page.replace("<code>NEW_API_KEY</code>", f"<code>{escape(obj.raw_key)}</code>"))
         add_never_cache_headers(response)
         return response

@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.contrib.admin import AdminSite
 from django.contrib.admin.apps import AdminConfig
 from django.http import HttpRequest
-from django.template import engines
 from django.template.response import TemplateResponse
+
+from common.admin import page_template
 
 # Kept here rather than in a template file: the common package ships only Python modules.
 INDEX_PAGE = """{% extends "admin/index.html" %}
@@ -31,7 +32,7 @@ class BackOfficeSite(AdminSite):
         from common.backoffice import dashboard  # models: importable only once the apps are loaded
 
         response = super().index(request, {**(extra_context or {}), "operations": dashboard.figures()})
-        response.template_name = engines["django"].from_string(INDEX_PAGE)
+        response.template_name = page_template(INDEX_PAGE)
         return response
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from axes.helpers import get_cool_off, get_failure_limit
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.template import engines
+
+from common.admin import page_template
 
 # Kept here rather than in a template file: the common package ships only Python modules.
 LOCKED_OUT_PAGE = """{% extends "admin/base_site.html" %}
@@ -28,5 +29,4 @@ def locked_out(request: HttpRequest, original_response: HttpResponse | None, cre
         "failure_limit": get_failure_limit(request, credentials),
         "minutes": round(cool_off.total_seconds() / 60) if cool_off else None,
     }
-    page = engines["django"].from_string(LOCKED_OUT_PAGE)
-    return HttpResponse(page.render(context, request), status=429)
+    return HttpResponse(page_template(LOCKED_OUT_PAGE).render(context, request), status=429)
