@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.admin import CreditAccountAdmin
 from accounts.models import CreditAccount
 from analysis.admin import CreditPolicyAdmin, LimitRequestAdmin
-from analysis.models import CreditPolicy, LimitRequest
+from analysis.models import CreditPolicy, LimitRequest, LimitRequestStatus
 from approvals import services
 from approvals.models import ApprovalRequest, ApprovalStatus
 from common.admin import ReadOnlyModelAdmin, ReasonActionForm, action_reason, apply_each, confirmed_reason
@@ -39,7 +39,7 @@ ASKING = (
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(ReadOnlyModelAdmin):
     list_display = (
-        "requested_at_seconds", "kind", "summary", "reason", "requested_by", "status", "expires_at", "decided_by", "result"
+        "requested_at", "kind", "summary", "reason", "requested_by", "status", "expires_at", "decided_by", "result"
     )  # fmt: skip
     list_filter = ("status", "kind")
     list_select_related = ("requested_by", "decided_by", "account")
@@ -84,10 +84,6 @@ class ApprovalRequestAdmin(ReadOnlyModelAdmin):
             lambda row: services.cancel(request_id=row.id, maker=request.user),
             done="request(s) cancelled",
         )
-
-    @admin.display(description="requested at", ordering="requested_at")
-    def requested_at_seconds(self, obj: ApprovalRequest) -> str:
-        return f"{obj.requested_at:%Y-%m-%d %H:%M:%S}"
 
     @admin.display(description="what executes")
     def what_executes(self, obj: ApprovalRequest) -> str:
@@ -316,7 +312,7 @@ class FourEyesCreditPolicyAdmin(CreditPolicyAdmin):
 
 def _waiting() -> list[Figure]:
     """credit_manager's queues on the admin's index: reviews to decide, requests to approve."""
-    reviews = LimitRequest.objects.filter(status="manual_review").count()
+    reviews = LimitRequest.objects.filter(status=LimitRequestStatus.MANUAL_REVIEW).count()
     pending = ApprovalRequest.objects.filter(status=ApprovalStatus.PENDING)
     oldest = pending.order_by("requested_at").values_list("requested_at", flat=True).first()
     return [

@@ -16,14 +16,10 @@ from common.audit.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at_seconds", "subject_type", "subject_id", "sequence", "actor_type", "actor_name", "action", "request_id")
+    list_display = ("created_at", "subject_type", "subject_id", "sequence", "actor_type", "actor_name", "action", "request_id")
     list_filter = ("subject_type", "actor_type", "action")
     search_fields = ("=subject_id", "actor_name", "=request_id")
     readonly_fields = [field.name for field in AuditEntry._meta.fields]
-
-    @admin.display(description="time", ordering="created_at")
-    def created_at_seconds(self, entry: AuditEntry) -> str:
-        return f"{entry.created_at:%Y-%m-%d %H:%M:%S %Z}"
 
 
 def history_table(*, subject_type: str, subject_id: uuid.UUID) -> SafeString:
