@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -224,6 +225,11 @@ def review_limit_request(*, request_id: uuid.UUID, approve: bool, reason: str, d
     return request
 
 
+def policy_parameters(policy: CreditPolicy) -> dict[str, Any]:
+    """What a policy version decides with: every field but its identity and who published it when."""
+    return model_to_dict(policy, exclude=["id", "version", "created_by", "created_at"])
+
+
 def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
     """Save ``source``'s parameters as the next policy version, in force from now on.
 
@@ -232,7 +238,7 @@ def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
     errors = policy_errors(source)
     if errors:
         raise DomainError(ErrorCode.INVALID_POLICY, "The policy is not consistent: " + "; ".join(errors) + ".")
-    parameters = model_to_dict(source, exclude=["id", "version", "created_by", "created_at"])
+    parameters = policy_parameters(source)
     newest = selectors.current_policy()
     try:
         with transaction.atomic():

@@ -20,21 +20,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts.models import CreditAccount
 from accounts.services import lock_account
 from analysis import selectors as analysis_selectors
 from analysis.models import CreditPolicy, LimitRequest
-from analysis.services import publish_policy_version, review_limit_request
+from analysis.services import policy_parameters, publish_policy_version, review_limit_request
 from approvals.models import ApprovalKind, ApprovalRequest, ApprovalStatus
 from common.audit import services as audit
 from common.errors import DomainError, ErrorCode
 from ledger.models import Direction, LedgerTransaction
 from ledger.services import check_amount, post_adjustment, reverse_transaction
-
-POLICY_EXCLUDED = ["id", "version", "created_by", "created_at"]
 
 
 def request_adjustment(*, account_id: uuid.UUID, direction: str, amount: Decimal, reason: str, requested_by) -> ApprovalRequest:
@@ -83,7 +80,7 @@ def request_limit_decision(*, limit_request_id: uuid.UUID, approve: bool, reason
 
 def request_policy_version(*, source: CreditPolicy, requested_by) -> ApprovalRequest:
     """Ask to publish ``source``'s parameters as the next credit policy version."""
-    parameters = json.loads(json.dumps(model_to_dict(source, exclude=POLICY_EXCLUDED), default=str))
+    parameters = json.loads(json.dumps(policy_parameters(source), default=str))
     summary = f"publish a new credit policy version: {source.note or 'no note'}"
     return _ask(
         ApprovalKind.POLICY_VERSION, {"parameters": parameters}, summary=summary, reason=source.note, requested_by=requested_by
