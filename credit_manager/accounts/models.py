@@ -135,6 +135,11 @@ class CreditAccount(models.Model):
         return max(self.credit_limit - self.balance - self.held_in_force, ZERO)
 
     @property
+    def settled(self) -> bool:
+        """Nothing owed and nothing held: what a closing account waits for to close."""
+        return self.balance == 0 and self.held == 0
+
+    @property
     def over_limit(self) -> bool:
         """Owed and held beyond the limit: after a forced or late card capture, or a limit lowered below them."""
         return self.balance + self.held_in_force > self.credit_limit

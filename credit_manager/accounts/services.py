@@ -233,10 +233,7 @@ def release_credit(account: CreditAccount, *, hold_id: uuid.UUID, amount: Decima
     account.holds = holds
     account.held -= amount
     fields = ["held", "holds"]
-    closes = not for_capture and account.status == AccountStatus.CLOSING and account.balance == 0 and account.held == 0
-    if closes:
-        account.status = AccountStatus.CLOSED
-        fields.append("status")
+    closes = not for_capture and _close_if_settled(account, fields)
     _save(account, fields, new_version=True)
     if closes:
         announce(account, CREDIT_ACCOUNT_CLOSED, CreditAccountState(**account_state(account)))
@@ -252,10 +249,7 @@ def apply_posting(
     """
     account.balance += owed
     fields = ["balance"]
-    closes = account.status == AccountStatus.CLOSING and account.balance == 0 and account.held == 0
-    if closes:
-        account.status = AccountStatus.CLOSED
-        fields.append("status")
+    closes = _close_if_settled(account, fields)
     _save(account, fields, new_version=True)
     posted = CreditTransactionPosted(
         **account_state(account), transaction_id=transaction_id, transaction_type=transaction_type, amount=amount
@@ -273,6 +267,15 @@ def status_by_decision(account: CreditAccount) -> AccountStatus:
     return AccountStatus.ACTIVE if decision.grants_credit else AccountStatus.DENIED
 
 
+def _close_if_settled(account: CreditAccount, fields: list[str]) -> bool:
+    """A closing account left with nothing owed and nothing held closes (its status joins ``fields``)."""
+    if account.status != AccountStatus.CLOSING or not account.settled:
+        return False
+    account.status = AccountStatus.CLOSED
+    fields.append("status")
+    return True
+
+
 def _freeze(account: CreditAccount) -> None:
     if account.status in OPEN_FOR_BUSINESS:
         _set_status(account, AccountStatus.FROZEN, announced_as=CREDIT_ACCOUNT_FROZEN)
@@ -286,7 +289,7 @@ def _unfreeze(account: CreditAccount) -> None:
 def _close(account: CreditAccount) -> None:
     if account.status in (AccountStatus.CLOSING, AccountStatus.CLOSED):
         return
-    if account.balance == 0 and account.held == 0:
+    if account.settled:
         _set_status(account, AccountStatus.CLOSED, announced_as=CREDIT_ACCOUNT_CLOSED)
     else:
         _set_status(account, AccountStatus.CLOSING, announced_as=CREDIT_ACCOUNT_FROZEN)
@@ -350,8 +353,8 @@ def _decision_summary(decision: AccountDecision | None) -> DecisionSummary | Non
 
 def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
     """Publish the account's event through the outbox, in the caller's transaction, keyed by its customer,
-    and record it in the audit trail when an operator or an API key made the change (the event says
-    what happened and what the account is after it)."""
+    and record it in the audit trail when an operator, an API key or another service's event made the
+    change (the event says what happened and what the account is after it)."""
     audit.record(subject_type="account", subject_id=account.id, action=event_type, before=account.state_before, after=payload)
     account.state_before = account_state(account)
     publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))
