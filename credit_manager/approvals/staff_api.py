@@ -15,7 +15,7 @@ from analysis.models import LimitRequest, LimitRequestStatus
 from approvals import services
 from approvals.admin import ASKING
 from approvals.models import ApprovalRequest
-from common.staffapi.base import ReasonSerializer, needs, needs_one_of
+from common.staffapi.base import ReasonSerializer, needs
 
 
 class ApprovalRequestSerializer(serializers.ModelSerializer):
@@ -41,7 +41,7 @@ class ApprovalRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
         if self.action in ("approve", "reject"):
             return [needs("approvals.decide_approvalrequest")()]
         if self.action == "cancel":
-            return [needs_one_of(*ASKING)()]  # cancelling needs to have been able to ask
+            return [needs(*ASKING, one_of=True)()]  # cancelling needs to have been able to ask
         return [needs("approvals.view_approvalrequest")()]
 
     @extend_schema(request=ReasonSerializer, responses=ApprovalRequestSerializer)

@@ -17,27 +17,17 @@ from rest_framework.views import exception_handler
 from common.errors import DomainError, ErrorCode
 
 
-def needs(*perms: str) -> type[permissions.BasePermission]:
-    """A permission class: a logged-in staff member holding every one of ``perms``."""
+def needs(*perms: str, one_of: bool = False) -> type[permissions.BasePermission]:
+    """A permission class: a logged-in staff member holding every one of ``perms`` (at least one, ``one_of``)."""
+    holds = any if one_of else all
 
     class Needs(permissions.BasePermission):
         def has_permission(self, request: HttpRequest, view) -> bool:
             user = request.user
-            return bool(user and user.is_authenticated and user.is_staff and user.has_perms(perms))
+            return bool(user and user.is_authenticated and user.is_staff and holds(user.has_perm(p) for p in perms))
 
     Needs.__name__ = f"Needs({', '.join(perms)})"
     return Needs
-
-
-def needs_one_of(*perms: str) -> type[permissions.BasePermission]:
-    """A permission class: a logged-in staff member holding at least one of ``perms``."""
-
-    class NeedsOneOf(permissions.BasePermission):
-        def has_permission(self, request: HttpRequest, view) -> bool:
-            user = request.user
-            return bool(user and user.is_authenticated and user.is_staff and any(user.has_perm(p) for p in perms))
-
-    return NeedsOneOf
 
 
 class ReasonSerializer(serializers.Serializer):
