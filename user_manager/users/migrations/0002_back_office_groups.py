@@ -1,7 +1,8 @@
 """The back office's roles: operators look at customers; managers may also block, unblock and close them."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from common.backoffice.roles import grant
 
 OPERATORS = "Customer operators (read-only)"
 MANAGERS = "Customer managers"
@@ -12,18 +13,7 @@ ROLES = {
 
 
 def create_groups(apps, schema_editor):
-    # Permissions are normally created after all migrations ran; a fresh database needs them now.
-    for label in ("users", "credit_summary"):
-        app_config = apps.get_app_config(label)
-        app_config.models_module = getattr(app_config, "models_module", None) or True  # a migration's app stub has none
-        create_permissions(app_config, apps=apps, verbosity=0)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(
-            [Permission.objects.get(content_type__app_label=app, codename=codename) for app, codename in codenames]
-        )
+    grant(apps, ROLES)
 
 
 def remove_groups(apps, schema_editor):
