@@ -136,6 +136,19 @@ def kafka_topic() -> str:
     return topic
 
 
+def run_check(command: str, capsys) -> tuple[int, str]:
+    """A checking management command's exit code (0, or the one it exits with) and all it wrote."""
+    from django.core.management import call_command
+
+    try:
+        call_command(command)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
 def read_topic(topic: str, *, expect: int, timeout: float = 20.0, bootstrap_servers: str | None = None) -> list:
     """Every record of ``topic`` from the beginning, waiting until at least ``expect`` have arrived.
 

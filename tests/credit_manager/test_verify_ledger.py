@@ -6,25 +6,19 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from support import onboard, spend
 
 from accounts.models import CreditAccount
 from authorizations.models import Authorization
 from authorizations.services import Merchant, authorize, reverse
+from common.testing import run_check
 from ledger.services import post_transaction, reverse_transaction
 
 pytestmark = pytest.mark.django_db
 
 
 def verify(capsys) -> tuple[int, str]:
-    try:
-        call_command("verify_ledger")
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return run_check("verify_ledger", capsys)
 
 
 def test_a_sound_ledger_passes(capsys):

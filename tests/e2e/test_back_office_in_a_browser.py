@@ -137,35 +137,6 @@ def test_an_operator_finds_a_pending_authorization_reads_its_history_and_release
     wait_until(summary_released, timeout=60, what="user_manager's summary to show nothing held")
 
 
-@pytest.mark.parametrize(
-    "changelist",
-    [
-        "accounts/creditaccount", "ledger/ledgertransaction", "analysis/creditdecision", "analysis/limitrequest",
-        "authorizations/authorization", "approvals/approvalrequest", "messaging/deadletter", "audit/auditentry",
-    ],
-)  # fmt: skip
-def test_credit_lists_fit_an_operators_screen(platform, operators, browser_context, keys, changelist):
-    """At 1366 px nothing scrolls sideways, so the money columns (first) are never cut off."""
-    credit = platform["credit_manager"]
-    _, account = new_customer(platform, keys)
-    requests.post(
-        f"{credit.url}/api/v1/accounts/{account['id']}/authorizations",
-        json={
-            "amount": "75.50",
-            "merchant": {"name": "Restaurante Sabor da Casa", "mcc": "5812"},
-            "network_reference": uuid.uuid4().hex,
-        },
-        headers={**keys["credit"], "Idempotency-Key": uuid.uuid4().hex},
-        timeout=10,
-    )
-    page = browser_context.new_page()
-    log_in(page, credit, operators)
-    page.goto(f"{credit.url}/admin/{changelist}/")
-    expect(page.locator("#changelist")).to_be_visible()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{changelist} is {overflow} px wider than the screen"
-
-
 def test_an_operator_finds_an_account_by_cpf_and_jumps_to_the_customer(platform, operators, browser_context, keys):
     users, credit = platform["user_manager"], platform["credit_manager"]
     cpf = new_cpf()
@@ -285,13 +256,42 @@ def test_a_dead_lettered_event_is_replayed_from_the_console_and_takes_effect_onc
     assert users.sql("SELECT count(*) FROM inbox_processedevent WHERE event_id = %s", (event_id,))[0][0] == 1
 
 
-@pytest.mark.parametrize("changelist", ["users/customer", "credit_summary/creditsummary", "audit/auditentry", "messaging/deadletter"])
-def test_customer_lists_fit_an_operators_screen(platform, operators, browser_context, keys, changelist):
-    users = platform["user_manager"]
-    new_customer(platform, keys)
+@pytest.fixture(scope="module")
+def a_customer_holding_credit(platform, keys) -> None:
+    """Something in every list: a customer, their account, and a card hold on it."""
+    credit = platform["credit_manager"]
+    _, account = new_customer(platform, keys)
+    requests.post(
+        f"{credit.url}/api/v1/accounts/{account['id']}/authorizations",
+        json={
+            "amount": "75.50",
+            "merchant": {"name": "Restaurante Sabor da Casa", "mcc": "5812"},
+            "network_reference": uuid.uuid4().hex,
+        },
+        headers={**keys["credit"], "Idempotency-Key": uuid.uuid4().hex},
+        timeout=10,
+    ).raise_for_status()
+
+
+LISTS = [
+    *(("credit_manager", changelist) for changelist in (
+        "accounts/creditaccount", "ledger/ledgertransaction", "analysis/creditdecision", "analysis/limitrequest",
+        "authorizations/authorization", "approvals/approvalrequest", "messaging/deadletter", "audit/auditentry",
+    )),
+    *(("user_manager", changelist) for changelist in (
+        "users/customer", "credit_summary/creditsummary", "audit/auditentry", "messaging/deadletter",
+    )),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("service", "changelist"), LISTS)
+def test_back_office_lists_fit_an_operators_screen(
+    platform, operators, browser_context, a_customer_holding_credit, service, changelist
+):
+    """At 1366 px nothing scrolls sideways, so the money columns (first) are never cut off."""
     page = browser_context.new_page()
-    log_in(page, users, operators)
-    page.goto(f"{users.url}/admin/{changelist}/")
+    log_in(page, platform[service], operators)
+    page.goto(f"{platform[service].url}/admin/{changelist}/")
     expect(page.locator("#changelist")).to_be_visible()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{changelist} is {overflow} px wider than the screen"
+    assert overflow <= 0, f"{service} {changelist} is {overflow} px wider than the screen"

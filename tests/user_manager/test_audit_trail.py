@@ -3,10 +3,10 @@ who, what, the request, before and after, hash-chained per customer with the set
 ``manage.py verify_audit`` names the first entry of a chain that was edited, removed or cut short."""
 
 import pytest
-from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from common.audit.models import AuditEntry
+from common.testing import run_check
 from users.models import Customer
 from users.services import block_customer
 
@@ -18,13 +18,7 @@ def entries_of(customer_id) -> list[AuditEntry]:
 
 
 def verify(capsys) -> tuple[int, str]:
-    try:
-        call_command("verify_audit")
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return run_check("verify_audit", capsys)
 
 
 def tamper(sql: str, *params) -> None:
