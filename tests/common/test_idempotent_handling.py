@@ -6,12 +6,12 @@ import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 
 from common.events import InvalidEvent, payload_of
 from common.inbox.models import AppliedVersion, ProcessedEvent
-from common.inbox.services import Versioned, handle_once
+from common.inbox.services import Delivery, Versioned, handle_batch, handle_once
 from common.messaging.kafka import discard_producer
 from common.messaging.registry import EventNotReady
 from common.messaging.stats import read_progress
@@ -149,6 +149,73 @@ class TestNewestVersionWins:
         assert AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 3
 
 
+class TestHandleBatch:
+    """A batch applies in one transaction; each aggregate's newest event carries its whole state, so only it runs."""
+
+    def test_only_the_newest_event_of_each_aggregate_runs_and_every_event_is_recorded(self, make_user_created):
+        one, other, applied = uuid.uuid4(), uuid.uuid4(), []
+        events = [make_user_created(one, version=1), make_user_created(other, version=1), make_user_created(one, version=2),
+                  make_user_created(one, version=3), make_user_created(one, version=2)]  # fmt: skip
+        outcomes = handle_batch([Delivery(e, lambda e: applied.append((e.subject, e.data["version"])), CUSTOMER) for e in events])
+        assert outcomes == ["superseded", "handled", "superseded", "handled", "stale"]
+        assert applied == [(str(other), 1), (str(one), 3)], "in the batch's order, the newest of each"
+        assert AppliedVersion.objects.get(aggregate=f"customer:{one}").version == 3
+        recorded = dict(ProcessedEvent.objects.filter(event_id__in=[e.id for e in events]).values_list("event_id", "outcome"))
+        assert [recorded[e.id] for e in events] == ["superseded", "handled", "superseded", "handled", "stale"]
+
+    def test_what_was_applied_before_the_batch_still_wins(self, make_user_created):
+        user_id, applied = uuid.uuid4(), []
+        handle_once(make_user_created(user_id, version=5), lambda _: None, CUSTOMER)
+        late = [make_user_created(user_id, version=v) for v in (3, 4)]
+        assert handle_batch([Delivery(e, applied.append, CUSTOMER) for e in late]) == ["superseded", "stale"]
+        assert applied == [] and AppliedVersion.objects.get(aggregate=f"customer:{user_id}").version == 5
+
+    def test_a_redelivered_event_has_no_second_effect_within_a_batch_or_across_batches(self, make_user_created):
+        event, unversioned, effects = make_user_created(version=1), make_user_created(), []
+        assert handle_batch([Delivery(e, effects.append, CUSTOMER) for e in (event, event)]) == ["handled", "duplicate"]
+        twice = [Delivery(unversioned, effects.append), Delivery(unversioned, effects.append)]
+        assert handle_batch(twice) == ["handled", "duplicate"]
+        again = [Delivery(event, effects.append, CUSTOMER), Delivery(unversioned, effects.append)]
+        assert handle_batch(again) == ["duplicate", "duplicate"]
+        assert effects == [event, unversioned]
+
+    def test_a_failure_anywhere_rolls_the_whole_batch_back(self, make_user_created):
+        first, second = make_user_created(version=1), make_user_created(version=1)
+
+        def failing(event):
+            if event.id == second.id:
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            handle_batch([Delivery(e, failing, CUSTOMER) for e in (first, second)])
+        assert not ProcessedEvent.objects.filter(event_id__in=[first.id, second.id]).exists()
+        assert not AppliedVersion.objects.filter(aggregate__in=[CUSTOMER.key(first), CUSTOMER.key(second)]).exists()
+
+    def test_concurrent_batches_over_the_same_aggregates_never_deadlock_and_the_newest_stays(self, make_user_created):
+        """Two workers take overlapping batches (in opposite orders) at once; each holds its locks while its handlers sleep."""
+        ids = [uuid.uuid4() for _ in range(4)]
+        forward = [make_user_created(i, version=1) for i in ids] + [make_user_created(ids[0], version=3)]
+        backward = [make_user_created(i, version=2) for i in reversed(ids)]
+        barrier, outcomes, errors = threading.Barrier(2), [], []
+
+        def deliver(batch):
+            try:
+                barrier.wait()
+                outcomes.extend(handle_batch([Delivery(e, slow(lambda _: None, 0.05), CUSTOMER) for e in batch]))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=deliver, args=(batch,)) for batch in (forward, backward)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert [AppliedVersion.objects.get(aggregate=f"customer:{i}").version for i in ids] == [3, 2, 2, 2]
+
+
 class TestProcessEventTask:
     def test_applies_the_registered_handler_once(self, handled, make_user_created):
         effects = []
@@ -232,7 +299,7 @@ class TestProcessEventsTask:
                 terminate_backend(connection.connection.get_backend_pid())
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT 1")  # fails: the server closed the connection
-            effects.append(event.id)
+            transaction.on_commit(lambda: effects.append(event.id))  # an effect that rolls back is no effect
 
         handled("user.created", handler)
         # apply() runs the retry eagerly, with the arguments the retry was given.
@@ -245,7 +312,12 @@ class TestProcessEventsTask:
     ):
         """Kafka (a broker of the test's own) is down when an event must be dead-lettered, and comes back."""
         effects = []
-        handled("user.created", lambda event: effects.append(payload_of(event).user_id))
+
+        def handler(event):
+            user_id = payload_of(event).user_id
+            transaction.on_commit(lambda: effects.append(user_id))  # an effect that rolls back is no effect
+
+        handled("user.created", handler)
         before, after = make_user_created(), make_user_created()
         bad = json.loads(make_user_created().to_bytes())
         bad["data"]["monthly_income"] = "lots"
@@ -299,6 +371,14 @@ class TestProcessEventsTask:
         handled("user.created", handler)
         assert process_events.apply(args=[[early.to_json(), ready.to_json()]]).get() == {"parked": 1, "handled": 1}
         assert [m["args"] for m in task_queue.messages("common.messaging.process_event")] == [[early.to_json()]]
+
+    def test_a_batch_applies_only_the_newest_state_of_each_aggregate(self, handled, make_user_created):
+        applied = []
+        handled("user.created", lambda event: applied.append(event.data["version"]), versioned=Versioned("customer"))
+        user_id = uuid.uuid4()
+        events = [make_user_created(user_id, version=v) for v in (1, 2, 3)]
+        assert process_events.apply(args=[[e.to_json() for e in events]]).get() == {"superseded": 2, "handled": 1}
+        assert applied == [3]
 
     def test_stale_events_are_counted_in_the_consumers_progress(self, handled, make_user_created):
         handled("user.created", lambda event: None, versioned=Versioned("customer"))

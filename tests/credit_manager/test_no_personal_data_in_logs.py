@@ -52,7 +52,7 @@ class TestTheCaptureItself:
     def test_it_sees_info_lines_whatever_the_configured_level(self):
         with every_log_line() as lines:
             assert hand_off(Customer().created()) == {"handled": 1}
-        assert any("event handled" in line for line in lines), lines
+        assert any("batch applied together: 1 handled" in line for line in lines), lines
 
 
 class TestEventsThatApply:

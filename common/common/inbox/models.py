@@ -12,6 +12,7 @@ from django.db import models
 class EventOutcome(models.TextChoices):
     HANDLED = "handled"
     STALE = "stale", "stale (older than the version applied)"
+    SUPERSEDED = "superseded", "superseded (a newer version in the same batch applied)"
 
 
 class ProcessedEvent(models.Model):

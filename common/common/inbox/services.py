@@ -3,7 +3,7 @@ the aggregate's applied version commit together."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -16,7 +16,7 @@ from common.audit.actors import acting_for_event
 from common.events import CloudEvent, InvalidEvent
 from common.inbox.models import AppliedVersion, EventOutcome, ProcessedEvent
 
-Outcome = Literal["handled", "duplicate", "stale"]
+Outcome = Literal["handled", "duplicate", "stale", "superseded"]
 
 
 def data_version(event: CloudEvent) -> object:
@@ -80,6 +80,106 @@ def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versio
         with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
             handler(event)
         return "handled"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One event of a batch, with the handler that applies it here and how its aggregate is versioned."""
+
+    event: CloudEvent
+    handler: Callable[[CloudEvent], None]
+    versioned: Versioned | None = None
+
+
+def handle_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
+    """Apply a batch in one transaction, each event at most once, only the newest of each aggregate.
+
+    Versioned events carry their aggregate's whole state, so within a batch only the newest of each
+    aggregate needs applying: an older one that comes before it is ``superseded``, one that comes
+    after it ``stale`` (as it would be, applied alone). Two statements do the bookkeeping of the
+    whole batch: one raises the applied versions (row locks taken in key order, so two batches never
+    wait on each other in a cycle), one inserts every inbox row. Then the handlers of what is left run
+    in the batch's order. Any failure rolls the whole batch back and raises: the caller applies its
+    events one by one (:func:`handle_once`), where each fails on its own.
+    """
+    winners: dict[str, int] = {}  # aggregate key -> index of its newest event in the batch
+    versions = [d.versioned.version_of(d.event) if d.versioned else None for d in deliveries]
+    for index, delivery in enumerate(deliveries):
+        version = versions[index]
+        if version is None:
+            continue
+        key = delivery.versioned.key(delivery.event)
+        best = winners.get(key)
+        if best is None or version > versions[best]:
+            winners[key] = index
+    outcomes: list[Outcome] = ["handled"] * len(deliveries)
+    for index, delivery in enumerate(deliveries):
+        if versions[index] is not None:
+            best = winners[delivery.versioned.key(delivery.event)]
+            if best != index:
+                outcomes[index] = "superseded" if index < best else "stale"
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            raised = _raise_applied_versions(cursor, {key: versions[index] for key, index in winners.items()})
+            for key, index in winners.items():
+                if key not in raised:
+                    outcomes[index] = "stale"
+            inserted = _insert_processed(cursor, deliveries, versions, outcomes)
+        seen: set[object] = set()
+        for index, delivery in enumerate(deliveries):
+            event = delivery.event
+            if event.id not in inserted or event.id in seen:
+                outcomes[index] = "duplicate"
+            seen.add(event.id)
+            if outcomes[index] == "handled":
+                with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
+                    delivery.handler(event)
+    return outcomes
+
+
+def _raise_applied_versions(cursor, versions: dict[str, int]) -> set[str]:
+    """:func:`_raise_applied_version` for many aggregates in one statement: the keys whose version rose."""
+    if not versions:
+        return set()
+    keys = sorted(versions)
+    table = AppliedVersion._meta.db_table
+    cursor.execute(
+        f"""
+        INSERT INTO {table} AS applied (aggregate, version, applied_at)
+        SELECT key, version, now() FROM unnest(%s::text[], %s::bigint[]) AS batch(key, version)
+        ORDER BY key
+        ON CONFLICT (aggregate) DO UPDATE SET version = EXCLUDED.version, applied_at = EXCLUDED.applied_at
+        WHERE applied.version < EXCLUDED.version
+        RETURNING aggregate
+        """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
+        [keys, [versions[key] for key in keys]],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def _insert_processed(cursor, deliveries: Sequence[Delivery], versions: list[int | None], outcomes: list[Outcome]) -> set[object]:
+    """Insert the batch's inbox rows in one statement; return the ids that were not there yet."""
+    events = [d.event for d in deliveries]
+    cursor.execute(
+        f"""
+        INSERT INTO {ProcessedEvent._meta.db_table}
+            (event_id, event_type, subject, source, occurred_at, processed_at, outcome, version)
+        SELECT event_id, event_type, subject, source, occurred_at, now(), outcome, version
+        FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::bigint[])
+            AS batch(event_id, event_type, subject, source, occurred_at, outcome, version)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING event_id
+        """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
+        [
+            [e.id for e in events], [e.type for e in events], [e.subject for e in events],
+            [e.source for e in events], [e.time for e in events],
+            [_STORED_OUTCOME[o] for o in outcomes], versions,
+        ],
+    )  # fmt: skip
+    return {row[0] for row in cursor.fetchall()}
+
+
+_STORED_OUTCOME = {"handled": EventOutcome.HANDLED, "stale": EventOutcome.STALE, "superseded": EventOutcome.SUPERSEDED}
 
 
 def _raise_applied_version(cursor, aggregate: str, version: int) -> bool:

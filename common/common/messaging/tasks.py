@@ -12,7 +12,7 @@ from django.conf import settings
 
 from common.celery import DATABASE_UNAVAILABLE, backoff
 from common.events import CloudEvent, InvalidEvent, parse_event
-from common.inbox.services import handle_once
+from common.inbox.services import Delivery, handle_batch, handle_once
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.registry import EventNotReady, handler_for, versioning_of
 from common.messaging.stats import record_progress
@@ -43,27 +43,49 @@ def hand_off(events: list[CloudEvent]) -> None:
 # max_retries=None: the limit is ours (EVENT_MAX_ATTEMPTS), and infrastructure failures retry without one.
 @shared_task(bind=True, name="common.messaging.process_events", acks_late=True, ignore_result=True, max_retries=None)
 def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
-    """Apply a batch in order, each event in its own transaction with its inbox row.
+    """Apply a batch in order: in one transaction when all of it applies, else each event on its own.
 
-    An event that fails does not hold the others back: it goes on alone as ``process_event``, which
-    retries it and finally dead-letters it; the versions keep a late one from undoing newer state.
-    If the database, the dead-letter topic or the task broker is away, the batch is retried from the
-    event that found it so (those before it are done; their inbox rows would skip them anyway).
+    In one transaction (:func:`handle_batch`), only the newest event of each aggregate runs its
+    handler. If anything in it fails, it rolls back and each event is applied in a transaction of its
+    own with its inbox row: an event that fails does not hold the others back, it goes on alone as
+    ``process_event``, which retries it and finally dead-letters it; the versions keep a late one from
+    undoing newer state. If the database, the dead-letter topic or the task broker is away, the batch
+    is retried from the event that found it so (those before it are done; their inbox rows would
+    skip them anyway).
     """
-    outcomes: Counter[str] = Counter()
-    for index, envelope in enumerate(envelopes):
-        event = parse_event(envelope)
-        with log_context(event_id=str(event.id), event_type=event.type):
-            try:
-                outcome = _apply_in_batch(envelope, event)
-            except _StillOwed as exc:
-                _report(outcomes)
-                logger.warning("%s; retrying the batch from this event", exc)
-                raise self.retry(args=[envelopes[index:]], exc=exc, countdown=backoff(self.request.retries + 1)) from exc
-            logger.info("event %s", outcome)
-        outcomes[outcome] += 1
+    events = [parse_event(envelope) for envelope in envelopes]
+    outcomes = _apply_together(events)
+    if outcomes is None:
+        outcomes = Counter()
+        for index, (envelope, event) in enumerate(zip(envelopes, events, strict=True)):
+            with log_context(event_id=str(event.id), event_type=event.type):
+                try:
+                    outcome = _apply_in_batch(envelope, event)
+                except _StillOwed as exc:
+                    _report(outcomes)
+                    logger.warning("%s; retrying the batch from this event", exc)
+                    raise self.retry(args=[envelopes[index:]], exc=exc, countdown=backoff(self.request.retries + 1)) from exc
+                logger.info("event %s", outcome)
+            outcomes[outcome] += 1
     _report(outcomes)
     return dict(outcomes)
+
+
+def _apply_together(events: list[CloudEvent]) -> Counter[str] | None:
+    """Apply the batch in one transaction; None (nothing applied) if any of it failed.
+
+    One log line for the batch: the inbox rows say what became of each event.
+    """
+    deliveries = [Delivery(event, handler, versioning_of(event.type)) for event in events if (handler := handler_for(event.type))]
+    try:
+        outcomes = Counter(handle_batch(deliveries) if deliveries else [])
+    except Exception as exc:  # noqa: BLE001 - the events are applied one by one, where each fails on its own
+        logger.info("batch of %s events not applied together (%s); applying them one by one", len(events), describe_error(exc))
+        return None
+    if skipped := len(events) - len(deliveries):
+        outcomes["skipped"] = skipped
+    logger.info("batch applied together: %s", ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items())))
+    return outcomes
 
 
 @shared_task(bind=True, name="common.messaging.process_event", acks_late=True, ignore_result=True, max_retries=None)
