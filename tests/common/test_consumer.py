@@ -17,13 +17,18 @@ from common.testing import Broker, read_topic, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
-def produce(topic, *values):
+def produce(topic, *values, headers=None):
     """Write ``values`` in order; one key, so they share a partition and keep their order there."""
     producer = KafkaProducer(**client_config(), acks="all")
     for value in values:
-        producer.send(topic, key=b"k", value=value)
+        producer.send(topic, key=b"k", value=value, headers=headers)
     producer.flush()
     producer.close()
+
+
+def ids(envelopes) -> list[uuid.UUID]:
+    """The ids of dispatched envelopes (the JSON texts the consumer hands on)."""
+    return [uuid.UUID(json.loads(envelope)["id"]) for envelope in envelopes]
 
 
 def event_consumer(kafka_consumer, dispatch, **options) -> EventConsumer:
@@ -68,7 +73,7 @@ class TestConsumer:
         outcomes = consume_until(consumer, 4)
 
         assert outcomes == {"handled": 1, "skipped": 1, "dead_lettered": 2}
-        assert [e.id for e in dispatched] == [good.id]
+        assert ids(dispatched) == [good.id]
         assert committed_offset(kafka_consumer, kafka_topic) == 4
         dead = read_topic(dead_letter_topic, expect=2)
         assert dead[0].value == b"\x00garbage\xff"
@@ -78,6 +83,20 @@ class TestConsumer:
         progress = read_progress()
         assert progress["dead_lettered"] >= 2 and "heartbeat" in progress
         kafka_consumer.close()
+
+    def test_an_event_with_its_type_header_is_routed_by_it_and_handed_on_as_it_came(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
+        """As the outbox relay sends them: the consumer reads no body; the queue worker checks it."""
+        handled("user.created", lambda event: None)
+        good, unreadable = make_user_created(), b'{"id": "not checked here"}'
+        produce(kafka_topic, good.to_bytes(), unreadable, headers=[("ce_type", b"user.created")])
+        produce(kafka_topic, good.to_bytes(), headers=[("ce_type", b"user.teleported")])
+        dispatched = []
+        consumer = event_consumer(create_consumer(topics=[kafka_topic], group_id=group), dispatched.extend)
+        assert consume_until(consumer, 3) == {"handled": 2, "skipped": 1}
+        assert dispatched == [good.to_bytes().decode(), unreadable.decode()]
+        consumer.consumer.close()
 
     def test_a_failed_hand_off_is_retried_and_nothing_after_it_is_committed(
         self, kafka_topic, dead_letter_topic, group, handled, make_user_created
@@ -99,7 +118,7 @@ class TestConsumer:
         assert first == {"handled": 1}
         assert committed_offset(kafka_consumer, kafka_topic) == 1
         consume_until(consumer, 2)
-        assert [e.id for e in dispatched] == [e.id for e in events]
+        assert ids(dispatched) == [e.id for e in events]
         assert committed_offset(kafka_consumer, kafka_topic) == 3
         kafka_consumer.close()
 
@@ -129,7 +148,7 @@ class TestConsumer:
         consumer = event_consumer(kafka_consumer, batches.append, batch_size=3)
         assert consume_until(consumer, 8) == {"handled": 7, "dead_lettered": 1}
         assert [len(b) for b in batches] == [3, 3, 1]
-        assert [e.id for b in batches for e in b] == [e.id for e in events]
+        assert [i for b in batches for i in ids(b)] == [e.id for e in events]
         assert committed_offset(kafka_consumer, kafka_topic) == 8
         kafka_consumer.close()
 
@@ -145,7 +164,7 @@ class TestConsumer:
             if batches and failures:
                 failures.pop()
                 raise ConnectionError("task broker unavailable")
-            batches.append([e.id for e in batch])
+            batches.append(ids(batch))
 
         kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
         consumer = event_consumer(kafka_consumer, flaky_broker, batch_size=2, retry_backoff_seconds=0)
@@ -200,7 +219,7 @@ class TestBrokerDataLoss:
         ensure_topics(["users.events"])
         after_restart = make_user_created()
         produce("users.events", after_restart.to_bytes())
-        wait_until(lambda: consumer.poll_once() is not None and after_restart in dispatched, timeout=60, what="the new message")
+        wait_until(lambda: consumer.poll_once() is not None and after_restart.to_bytes().decode() in dispatched, timeout=60, what="the new message")
         kafka_consumer.close()
 
     def test_a_consumer_that_has_not_joined_its_group_when_the_broker_goes_away_waits_for_it(
@@ -222,5 +241,5 @@ class TestBrokerDataLoss:
         ensure_topics(["users.events"])
         event = make_user_created()
         produce("users.events", event.to_bytes())
-        wait_until(lambda: consumer.poll_once() is not None and event in dispatched, timeout=60, what="the message")
+        wait_until(lambda: consumer.poll_once() is not None and event.to_bytes().decode() in dispatched, timeout=60, what="the message")
         kafka_consumer.close()

@@ -275,6 +275,18 @@ class TestProcessEventsTask:
         assert retry["args"] == [bad.to_json()] and retry["retries"] == 1, "the batch counts as its first attempt"
         assert retry["eta"], "retried after a backoff"
 
+    def test_an_envelope_that_is_not_an_event_is_dead_lettered_and_the_rest_of_the_batch_applies(
+        self, handled, make_user_created, task_queue, dead_letter_topic
+    ):
+        """The consumer hands on what the relay's header says is an event, unread: the queue worker checks it."""
+        effects = []
+        handled("user.created", lambda event: effects.append(event.id))
+        good, not_an_event = make_user_created(), '{"type": "user.created"}'
+        assert process_events.apply(args=[[not_an_event, good.model_dump_json()]]).get() == {"dead_lettered": 1, "handled": 1}
+        assert effects == [good.id] and task_queue.messages() == []
+        [record] = read_topic(dead_letter_topic, expect=1)
+        assert record.value == not_an_event.encode() and b"source" in dict(record.headers)["dlq_reason"]
+
     def test_an_event_whose_data_does_not_fit_its_type_is_dead_lettered_at_once(
         self, handled, make_user_created, task_queue, dead_letter_topic
     ):

@@ -37,7 +37,7 @@ def users_events(kafka_topic):
     kafka_consumer = create_consumer(topics=[kafka_topic], group_id=f"test-{uuid.uuid4().hex[:8]}")
     consumer = EventConsumer(
         consumer=kafka_consumer,
-        dispatch=lambda batch: process_events.apply(args=[[event.to_json() for event in batch]]),
+        dispatch=lambda batch: process_events.apply(args=[batch]),
         dead_letter=send_to_dead_letter,
         record_progress=record_progress,
     )

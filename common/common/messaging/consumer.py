@@ -1,8 +1,11 @@
-"""The Kafka consumer behind ``manage.py consume_kafka``: decode, check the envelope, dispatch, commit. Nothing else.
+"""The Kafka consumer behind ``manage.py consume_kafka``: route, dispatch, commit. Nothing else.
 
 Its own work stays tiny (one Celery task per batch of a partition's events), so a poll never comes
-near ``max_poll_interval_ms``. Offsets are committed only after the hand-off; a crash in between
-means a redelivery, which the idempotent handlers absorb.
+near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header ``ce_type``
+(the outbox relay sets it) and handed on as the bytes it came as: the queue worker that applies it
+validates it once, and dead-letters it if it is invalid. A message without the header (another
+producer) is decoded and checked here. Offsets are committed only after the hand-off; a crash in
+between means a redelivery, which the idempotent handlers absorb.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
-from common.events import CloudEvent, InvalidEvent, parse_event
+from common.events import InvalidEvent, parse_event
 from common.messaging.registry import handler_for
 
 logger = logging.getLogger(__name__)
 
-Dispatch = Callable[[list[CloudEvent]], None]
+Dispatch = Callable[[list[str]], None]  # envelopes, each as its JSON text
 DeadLetter = Callable[..., None]
 RecordProgress = Callable[[Counter], None]
 
@@ -109,7 +112,7 @@ class EventConsumer:
     ) -> int | None:
         """Dispatch the events ``batch_size`` at a time, in offset order, and record in ``offsets`` what
         was handed off. Return the offset to read again from if a hand-off failed."""
-        batch: list[CloudEvent] = []
+        batch: list[str] = []
         batch_start: int | None = None  # the first offset not handed off yet
         try:
             for message in messages:
@@ -126,7 +129,7 @@ class EventConsumer:
             return batch_start
         return None
 
-    def _dispatch(self, batch: list[CloudEvent], counts: Counter) -> None:
+    def _dispatch(self, batch: list[str], counts: Counter) -> None:
         if not batch:
             return
         try:
@@ -135,26 +138,25 @@ class EventConsumer:
             raise HandOffFailed(repr(exc)) from exc
         counts["handled"] += len(batch)
 
-    def _accept(self, message: ConsumerRecord, counts: Counter) -> CloudEvent | None:
-        """Return the event to dispatch; skip types not handled here; send invalid envelopes to the DLQ.
-
-        The payload is checked once, by the queue worker that applies it (an invalid one is
-        dead-lettered there, without retries).
-        """
+    def _accept(self, message: ConsumerRecord, counts: Counter) -> str | None:
+        """Return the envelope to dispatch; skip types not handled here; send what cannot be an event to the DLQ."""
         try:
-            event = parse_event(message.value)
-            if handler_for(event.type) is None:
-                logger.info("event type not handled here, skipped", extra={"event_type": event.type, "origin": _origin(message)})
+            event_type = _type_header(message)
+            if event_type is None:  # not from our relay: check the envelope here to route it
+                event_type = parse_event(message.value).type
+            if handler_for(event_type) is None:
+                logger.info("event type not handled here, skipped", extra={"event_type": event_type, "origin": _origin(message)})
                 counts["skipped"] += 1
                 return None
-        except InvalidEvent as exc:
+            return message.value.decode()
+        except (InvalidEvent, UnicodeDecodeError) as exc:
+            reason = str(exc) if isinstance(exc, InvalidEvent) else "not UTF-8 text"
             try:
-                self.dead_letter(message.value or b"", key=message.key, reason=str(exc), origin=_origin(message))
+                self.dead_letter(message.value or b"", key=message.key, reason=reason, origin=_origin(message))
             except Exception as dlq_error:  # noqa: BLE001 - the message stays until the DLQ takes it
                 raise HandOffFailed(f"dead-letter topic unavailable: {dlq_error!r}") from dlq_error
             counts["dead_lettered"] += 1
             return None
-        return event
 
     def _record(self, counts: Counter) -> None:
         """Report progress (and beat the heartbeat) at most every ``progress_interval_seconds``:
@@ -206,6 +208,13 @@ class EventConsumer:
         except KafkaError as exc:
             # A rebalance, or the coordinator away: these messages come again; handlers are idempotent.
             logger.warning("offset commit failed, messages will be redelivered: %r", exc)
+
+
+def _type_header(message: ConsumerRecord) -> str | None:
+    for name, value in message.headers or ():
+        if name == "ce_type":
+            return value.decode()
+    return None
 
 
 def _origin(message: ConsumerRecord) -> str:

@@ -3,8 +3,10 @@ dead-lettering; nothing is acknowledged as done while it is still owed."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from celery import shared_task
@@ -32,12 +34,14 @@ class _Failed(Exception):
     """What a retry carries of the failure (Celery writes it out): its description, never its text."""
 
 
-def hand_off(events: list[CloudEvent]) -> None:
+def hand_off(envelopes: Sequence[CloudEvent | str]) -> None:
     """The consumer's dispatch: one task for a batch of events (one broker round trip, not one per event).
 
-    Each envelope travels as its JSON text: cheaper to write and to carry than nested objects.
+    Each envelope travels as its JSON text (as the consumer received it, or the event written out):
+    cheaper to write and to carry than nested objects.
     """
-    process_events.apply_async(args=[[event.model_dump_json() for event in events]], argsrepr=f"[{len(events)} events]")
+    texts = [envelope if isinstance(envelope, str) else envelope.model_dump_json() for envelope in envelopes]
+    process_events.apply_async(args=[texts], argsrepr=f"[{len(texts)} events]")
 
 
 # max_retries=None: the limit is ours (EVENT_MAX_ATTEMPTS), and infrastructure failures retry without one.
@@ -53,10 +57,9 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
     is retried from the event that found it so (those before it are done; their inbox rows would
     skip them anyway).
     """
-    events = [parse_event(envelope) for envelope in envelopes]
-    outcomes = _apply_together(events)
-    if outcomes is None:
-        outcomes = Counter()
+    envelopes, events, outcomes = _valid_only(self, envelopes)
+    applied = _apply_together(events)
+    if applied is None:
         for index, (envelope, event) in enumerate(zip(envelopes, events, strict=True)):
             with log_context(event_id=str(event.id), event_type=event.type):
                 try:
@@ -67,8 +70,35 @@ def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
                     raise self.retry(args=[envelopes[index:]], exc=exc, countdown=backoff(self.request.retries + 1)) from exc
                 logger.info("event %s", outcome)
             outcomes[outcome] += 1
+    else:
+        outcomes.update(applied)
     _report(outcomes)
     return dict(outcomes)
+
+
+def _valid_only(task, envelopes: list[Envelope]) -> tuple[list[Envelope], list[CloudEvent], Counter[str]]:
+    """The batch's valid events (and their envelopes); the invalid ones go to the dead-letter topic.
+
+    The consumer routes on a header and hands the bytes on unread: this is where an envelope is
+    checked. If the dead-letter topic does not take one, the batch is retried without those it took.
+    """
+    valid: list[tuple[Envelope, CloudEvent]] = []
+    taken: list[int] = []
+    for index, envelope in enumerate(envelopes):
+        try:
+            valid.append((envelope, parse_event(envelope)))
+        except InvalidEvent as exc:
+            raw = envelope.encode() if isinstance(envelope, str) else json.dumps(envelope).encode()
+            try:
+                send_to_dead_letter(raw, key=None, reason=str(exc), origin="queue worker: invalid envelope")
+            except Exception as dlq_error:  # noqa: BLE001 - the event stays owed until the dead-letter topic takes it
+                logger.warning("dead-letter topic unavailable (%s); retrying the batch", dlq_error.__class__.__name__)
+                rest = [e for i, e in enumerate(envelopes) if i not in taken]
+                countdown = backoff(task.request.retries + 1)
+                raise task.retry(args=[rest], exc=_Failed("dead-letter topic unavailable"), countdown=countdown) from dlq_error
+            taken.append(index)
+    outcomes = Counter({"dead_lettered": len(taken)}) if taken else Counter()
+    return [envelope for envelope, _ in valid], [event for _, event in valid], outcomes
 
 
 def _apply_together(events: list[CloudEvent]) -> Counter[str] | None:
