@@ -62,7 +62,7 @@ def produce(topic: str, count: int) -> float:
     """Write ``count`` ``user.created`` events keyed by user id, as user_manager's relay would; returns seconds."""
     from kafka import KafkaProducer
 
-    from common.events import CloudEvent
+    from common.events import CloudEvent, routing_headers
     from common.events.payloads import USER_CREATED, UserCreated
     from common.messaging.kafka import client_config
 
@@ -72,7 +72,7 @@ def produce(topic: str, count: int) -> float:
         user_id = uuid.uuid4()
         payload = UserCreated(user_id=user_id, birth_date=date(1985, 6, 15), monthly_income=Decimal("8000.00"), status="active")
         event = CloudEvent(source="user_manager", type=USER_CREATED, subject=str(user_id), data=payload.model_dump(mode="json"))
-        producer.send(topic, key=str(user_id).encode(), value=event.to_bytes())
+        producer.send(topic, key=str(user_id).encode(), value=event.to_bytes(), headers=routing_headers(event.type, event.id))
     producer.flush(timeout=120)
     producer.close()
     return time.monotonic() - started

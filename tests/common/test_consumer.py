@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 from kafka import KafkaProducer, TopicPartition
 
+from common.events import routing_headers
 from common.messaging.consumer import EventConsumer
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import client_config, create_consumer, discard_producer, ensure_topics
@@ -90,8 +91,8 @@ class TestConsumer:
         """As the outbox relay sends them: the consumer reads no body; the queue worker checks it."""
         handled("user.created", lambda event: None)
         good, unreadable = make_user_created(), b'{"id": "not checked here"}'
-        produce(kafka_topic, good.to_bytes(), unreadable, headers=[("ce_type", b"user.created")])
-        produce(kafka_topic, good.to_bytes(), headers=[("ce_type", b"user.teleported")])
+        produce(kafka_topic, good.to_bytes(), unreadable, headers=routing_headers("user.created", good.id))
+        produce(kafka_topic, good.to_bytes(), headers=routing_headers("user.teleported", good.id))
         dispatched = []
         consumer = event_consumer(create_consumer(topics=[kafka_topic], group_id=group), dispatched.extend)
         assert consume_until(consumer, 3) == {"handled": 2, "skipped": 1}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.conf import settings
 from pydantic import ValidationError
 
-from common.events.envelope import CloudEvent, InvalidEvent, describe_errors, parse_event
+from common.events.envelope import CloudEvent, InvalidEvent, describe_errors, parse_event, routing_headers
 from common.events.payloads import PAYLOADS, Payload
 
 USERS_TOPIC = "users.events"
 CREDIT_TOPIC = "credit.events"
 
-__all__ = ["CloudEvent", "InvalidEvent", "Payload", "parse_event", "new_event", "payload_of", "USERS_TOPIC", "CREDIT_TOPIC"]
+__all__ = ["CloudEvent", "InvalidEvent", "Payload", "parse_event", "routing_headers", "new_event", "payload_of", "USERS_TOPIC", "CREDIT_TOPIC"]
 
 
 def new_event(event_type: str, *, subject: object, data: Payload) -> CloudEvent:

@@ -36,6 +36,11 @@ class CloudEvent(BaseModel):
         return json.dumps(self.to_json(), separators=(",", ":")).encode()
 
 
+def routing_headers(event_type: str, event_id: object) -> list[tuple[str, bytes]]:
+    """The Kafka headers of CloudEvents' binary mode that consumers route on without reading the body."""
+    return [("ce_type", event_type.encode()), ("ce_id", str(event_id).encode())]
+
+
 def parse_event(raw: bytes | str | dict[str, Any]) -> CloudEvent:
     """Decode and validate an envelope; raise :class:`InvalidEvent` with the reason otherwise."""
     try:

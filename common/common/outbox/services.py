@@ -15,7 +15,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from common.celery import queue_task
-from common.events import CloudEvent
+from common.events import CloudEvent, routing_headers
 from common.messaging.kafka import discard_producer, get_producer
 from common.outbox.models import OutboxEvent
 from common.transactions import after_commit
@@ -159,7 +159,7 @@ def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
                 row.topic,
                 key=row.key.encode(),
                 value=_encode(row),
-                headers=[("ce_type", row.event_type.encode()), ("ce_id", str(row.event_id).encode())],
+                headers=routing_headers(row.event_type, row.event_id),
             )
             for row in rows
         ]
