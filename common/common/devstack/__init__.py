@@ -36,4 +36,8 @@ DJANGO_ENVIRONMENT          local                          local
 ==========================  =============================  =============================
 
 Environment exported by ``exec`` to CMD: see :func:`common.devstack.commands.exec_command`.
+
+``run`` relays every process's output through honcho, and the APIs write an access log. With
+``DEVSTACK_LOG_DIR`` set, each process's output goes to ``<DEVSTACK_LOG_DIR>/<process>.log`` instead
+and the APIs write no access log, as production runs them (:mod:`common.devstack.supervisor`).
 """

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 
 import psutil
@@ -33,6 +34,7 @@ from .stack import (
     set_up,
     write_env_file,
 )
+from .supervisor import start_logged, supervise
 
 #: ``exec`` keeps its throw-away data in <devstack dir>/test-<its pid>.
 TEST_DIR_PREFIX = "test-"
@@ -53,7 +55,14 @@ def run_stack() -> int:
             replay_events_lost_with_previous_broker(envs, started_at=broker_started_at)
         for service, env in envs.items():
             write_env_file(paths.env_file(service.name), env)
-        print_banner(backing)
+        log_dir = paths.log_dir()
+        print_banner(backing, log_dir)
+        if log_dir is not None:  # each process's output in a file of its own, no access log: as production runs them
+            started = {}
+            for service, env in envs.items():
+                for name, command in processes(service, state_dir, access_log=False).items():
+                    started[name] = start_logged(name, command, env=process_env(env), cwd=service.folder, log_dir=log_dir)
+            return supervise(started, log_dir)  # until Ctrl-C, SIGTERM or the first process exits; stops all of them
         manager = Manager(Printer(sys.stdout))
         for service, env in envs.items():
             for name, command in processes(service, state_dir).items():
@@ -188,7 +197,7 @@ def replay_events_lost_with_previous_broker(envs: dict[Service, dict[str, str]],
     record.write_text(started_at.isoformat(timespec="seconds") + "\n")
 
 
-def print_banner(backing: BackingServices) -> None:
+def print_banner(backing: BackingServices, log_dir: Path | None = None) -> None:
     lines = ["", "Local stack (Ctrl-C stops everything):"]
     for service in SERVICES:
         lines += [
@@ -201,6 +210,7 @@ def print_banner(backing: BackingServices) -> None:
         "  API key: make api-key SERVICE=user_manager SCOPES=users:read,users:write",
         *(f"  {name + ':':<10} {address}" for name, address in backing.describe().items()),
         f"  Data:      {paths.devstack_dir()} (`make clean-data` resets it)",
+        *([f"  Logs:      {log_dir}/<process>.log (DEVSTACK_LOG_DIR; no access log)"] if log_dir is not None else []),
         "",
     ]
     print("\n".join(lines), flush=True)

@@ -14,6 +14,13 @@ def devstack_dir() -> Path:
     return Path(os.environ.get("DEVSTACK_DIR") or REPO_ROOT / ".devstack").resolve()
 
 
+def log_dir() -> Path | None:
+    """``DEVSTACK_LOG_DIR``: where ``run`` writes each process's output, a file each, instead of relaying it
+    through honcho (and the APIs write no access log); None (the default): honcho relays it."""
+    value = os.environ.get("DEVSTACK_LOG_DIR")
+    return Path(value).resolve() if value else None
+
+
 def env_file(service_name: str) -> Path:
     """The KEY=VALUE file through which other commands reach the running stack's service."""
     return devstack_dir() / "env" / f"{service_name}.env"

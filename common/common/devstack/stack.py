@@ -115,8 +115,10 @@ def set_up(service: Service, env: dict[str, str]) -> None:
         manage_or_fail(service, *arguments, env=env)
 
 
-def processes(service: Service, state_dir: Path) -> dict[str, str]:
+def processes(service: Service, state_dir: Path, *, access_log: bool = True) -> dict[str, str]:
     """The long-running processes of a service, by name, as shell commands run in its folder.
+
+    ``access_log``: the API logs every request to its output (``make run``); production does not.
 
     ``DEVSTACK_KAFKA_WORKERS`` and ``DEVSTACK_QUEUE_WORKERS`` (default 1 each) start more of each kind,
     to run the platform scaled out: the consumers share one group, the queue workers one queue (beat
@@ -127,7 +129,7 @@ def processes(service: Service, state_dir: Path) -> dict[str, str]:
             service.name,
             bind=f"{bind_host()}:{service.port}",
             workers=os.environ.get("WEB_CONCURRENCY") or process_commands.DEFAULT_WEB_WORKERS,
-            access_log=True,
+            access_log=access_log,
             # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
             control_socket=str(state_dir / f"{service.prefix}-gunicorn.ctl"),
         ),
