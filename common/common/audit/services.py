@@ -2,7 +2,7 @@
 
 :func:`record` adds an entry in the caller's transaction (the change and its entry commit together
 or not at all) when the change has an actor; the subject's chain is extended under a lock of its
-head row. Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's canonical
+head row (two statements: lock the head, then insert the entry and move the head). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's canonical
 JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
 without the key nobody can write a chain that verifies.
 """
@@ -48,8 +48,8 @@ def record(
             before=_json(before), after=_json(after), created_at=timezone.now(), previous_hash=previous_hash,
         )  # fmt: skip
         entry.entry_hash = _hash(entry)
-        entry.save(force_insert=True)
-        AuditHead.objects.filter(id=head_id).update(sequence=entry.sequence, entry_hash=entry.entry_hash)
+        entry.id = _append(entry, head_id=head_id)
+        entry._state.adding = False
     return entry
 
 
@@ -67,6 +67,31 @@ def _locked_head(subject_type: str, subject_id: uuid.UUID) -> tuple[int, int, st
             [subject_type, subject_id, GENESIS],
         )
         return cursor.fetchone()
+
+
+_ENTRY_COLUMNS = (
+    "subject_type", "subject_id", "sequence", "actor_type", "actor_id", "actor_name", "action", "request_id",
+    "before", "after", "created_at", "previous_hash", "entry_hash",
+)  # fmt: skip
+
+
+def _append(entry: AuditEntry, *, head_id: int) -> int:
+    """Insert the entry and move its subject's head to it, in one statement; the entry's id."""
+    values = [getattr(entry, column) for column in _ENTRY_COLUMNS]
+    values[8:10] = [json.dumps(value) if value is not None else None for value in values[8:10]]  # before, after
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH entry AS (
+                INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)})
+                VALUES ({", ".join(["%s"] * 8)}, %s::jsonb, %s::jsonb, %s, %s, %s) RETURNING id
+            )
+            UPDATE {AuditHead._meta.db_table} SET sequence = %s, entry_hash = %s WHERE id = %s
+            RETURNING (SELECT id FROM entry)
+            """,  # nosec B608 # only the models' own table and column names are interpolated; every value is a parameter
+            [*values, entry.sequence, entry.entry_hash, head_id],
+        )
+        return cursor.fetchone()[0]
 
 
 @dataclass(frozen=True)
