@@ -104,8 +104,10 @@ def _send_and_mark(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[Out
     for row in failed:
         row.attempts += 1
         row.last_error = error[:2000]
-    with transaction.atomic():
+    # Each a statement of its own (autocommit): the two facts need no transaction together.
+    if acked:
         OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=timezone.now())
+    if failed:
         OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
     return acked, failed
 
