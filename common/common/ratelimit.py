@@ -1,10 +1,14 @@
 """Rate limits of the API: per API key and per client address, reads and writes counted apart.
 
 Each counter is a fixed window in Redis that starts with its first request, shared by every API
-process: ``INCR`` counts, ``PEXPIRE`` on the first request starts the window, ``PTTL`` says when it
-ends, in one Lua script (Redis runs a script alone, so the count is atomic and a window always
-expires): one round trip for the key's and the address's counters together. A request past either
-limit is answered 429 ``RATE_LIMITED`` with ``Retry-After``, the seconds until that window ends.
+process. A process does not ask Redis for every request: it takes a *lease* of a few requests at
+once (``INCRBY``; at most a fiftieth of the limit, at most 32, one for a limit under 100) and spends
+it in memory until the window ends. Redis counts what was leased, so the API never lets more than
+the limit through; what a process leased and did not spend when the window ends is lost, so a
+limit may refuse a little early (at most a lease per process and counter). One Lua script (Redis
+runs a script alone: the count is atomic and a window always expires) leases on the key's and the
+address's counters together, in one round trip. A request past either limit is answered 429
+``RATE_LIMITED`` with ``Retry-After``, the seconds until that window ends.
 
 Reads are the safe methods (every ``*:read`` endpoint is a GET) and writes the rest (every
 ``*:write`` endpoint). A request without a valid key counts against its address only
@@ -38,12 +42,14 @@ logger = logging.getLogger(__name__)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WINDOW_SECONDS = "API_RATE_LIMIT_WINDOW_SECONDS"
 FAIL_OPEN_WARNING_SECONDS = 10.0  # at most one warning per process this often while Redis is away
-# One more request on each counter (KEYS): its count and the milliseconds left in its window, which the
-# counter's first request starts (ARGV[1] seconds). Half the time of the same commands in a MULTI.
+MAX_LEASE = 32
+LEASE_SHARE = 50  # a lease is at most this fraction of the limit
+# A lease of ARGV[i + 1] requests on each counter (KEYS[i]): its count after it and the milliseconds left in
+# its window, which the counter's first lease starts (ARGV[1] seconds).
 COUNT_SCRIPT = """
 local replies = {}
-for _, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCRBY', key, tonumber(ARGV[i + 1]))
   local left = redis.call('PTTL', key)
   if left < 0 then
     left = tonumber(ARGV[1]) * 1000
@@ -93,19 +99,71 @@ def group_of(request: HttpRequest) -> Group:
     return READS if request.method in READ_METHODS else WRITES
 
 
+@dataclass
+class _Lease:
+    """Requests this process may still let through on one counter, until its window ends."""
+
+    remaining: int
+    ends_at: float  # time.monotonic()
+    last: bool  # the counter reached its limit with this lease: no other until the window ends
+
+    def spent(self, now: float) -> bool:
+        """Nothing left to spend, and another lease may be had (this one's window is over, or it was not the last)."""
+        return self.ends_at <= now or (self.remaining == 0 and not self.last)
+
+    def seconds_left(self, now: float) -> int:
+        return max(1, math.ceil(self.ends_at - now))
+
+
+_leases: dict[tuple[str, int], _Lease] = {}  # by counter name and limit: a new limit starts a new lease
+_leases_lock = threading.Lock()
+MAX_LEASES = 10_000  # past this many counters (many client addresses), the ended leases are dropped
+
+
 def count_request(request: HttpRequest, group: Group, *, key_id: int | None) -> int | None:
     """Count the request against its address's limit (and its key's, if any): the seconds to wait when
     it is past one of them, else None (also when Redis is away)."""
     counters = [(f"ratelimit:{group.name}:address:{counted_address(request)}", _setting(group.per_address))]
     if key_id is not None:
         counters.append((f"ratelimit:{group.name}:key:{key_id}", _setting(group.per_key)))
-    try:
-        counts = _increment([name for name, _ in counters], window=_setting(WINDOW_SECONDS))
-    except redis.exceptions.RedisError as exc:
-        _warn_failing_open(exc)
-        return None
-    waits = [seconds for (count, seconds), (_, limit) in zip(counts, counters, strict=True) if count > limit]
+    now = time.monotonic()
+    with _leases_lock:  # one thread at a time takes from the process's leases (and renews them)
+        if len(_leases) > MAX_LEASES:
+            for counter in [counter for counter, lease in _leases.items() if lease.ends_at <= now]:
+                del _leases[counter]
+        missing = [counter for counter in counters if counter not in _leases or _leases[counter].spent(now)]
+        if missing:
+            try:
+                _leases.update(_lease(missing, window=_setting(WINDOW_SECONDS), now=now))
+            except redis.exceptions.RedisError as exc:
+                _warn_failing_open(exc)
+                return None
+        waits = []
+        for counter in counters:
+            lease = _leases[counter]
+            if lease.remaining > 0:
+                lease.remaining -= 1
+            else:
+                waits.append(lease.seconds_left(now))
     return max(waits, default=None)
+
+
+def forget_leases() -> None:
+    """Drop this process's leases (their counters were cleared)."""
+    with _leases_lock:
+        _leases.clear()
+
+
+def _lease(counters: list[tuple[str, int]], *, window: int, now: float) -> dict[tuple[str, int], _Lease]:
+    """Lease requests on each counter, in one round trip: what each granted (none past its limit) until its window ends."""
+    sizes = [max(1, min(MAX_LEASE, limit // LEASE_SHARE)) for _, limit in counters]
+    script = get_redis_connection().register_script(COUNT_SCRIPT)
+    replies = script(keys=[cache.make_key(name) for name, _ in counters], args=[window, *sizes])
+    fresh = {}
+    for (name, limit), size, count, left in zip(counters, sizes, replies[::2], replies[1::2], strict=True):
+        granted = max(0, min(size, limit - (count - size)))
+        fresh[(name, limit)] = _Lease(remaining=granted, ends_at=now + left / 1000, last=count >= limit)
+    return fresh
 
 
 def counted_address(request: HttpRequest) -> str:
@@ -118,13 +176,6 @@ def counted_address(request: HttpRequest) -> str:
     except ValueError:
         return "unknown"
     return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
-
-
-def _increment(names: list[str], *, window: int) -> list[tuple[int, int]]:
-    """Count one more request on each counter: its count and the seconds left in its window."""
-    script = get_redis_connection().register_script(COUNT_SCRIPT)
-    replies = script(keys=[cache.make_key(name) for name in names], args=[window])
-    return [(count, max(1, math.ceil(left / 1000))) for count, left in zip(replies[::2], replies[1::2], strict=True)]
 
 
 def _setting(name: str) -> int:

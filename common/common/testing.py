@@ -243,10 +243,13 @@ def task_queue() -> TaskQueue:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Each test starts with an empty cache (Redis database of this suite)."""
+    """Each test starts with an empty cache (Redis database of this suite) and no rate-limit lease taken from it."""
     from django.core.cache import cache
 
+    from common.ratelimit import forget_leases
+
     cache.clear()
+    forget_leases()
     yield
 
 

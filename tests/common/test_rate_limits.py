@@ -11,7 +11,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from common import ratelimit
-from common.ratelimit import WRITES, RateLimit, counted_address
+from common.ratelimit import READS, WRITES, RateLimit, count_request, counted_address
 from common.testing import cache_away
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -129,6 +129,32 @@ class TestReadsAndWrites:
         limit = RateLimit(WRITES)
         assert not limit.allow_request(costly_read) and limit.wait() >= 1
         assert RateLimit().allow_request(costly_read)
+
+
+class TestLeases:
+    """Each process leases a few requests at a time from the shared counter instead of asking Redis for each."""
+
+    def test_processes_ask_redis_once_a_lease_and_together_never_let_more_than_the_limit_through(self, limits, monkeypatch):
+        limits(reads_per_key=100, reads_per_address=100)  # leases of 2 requests
+        request, processes, leases_taken = RequestFactory().get(USERS), [{}, {}, {}], []
+        take = ratelimit._lease
+        monkeypatch.setattr(ratelimit, "_lease", lambda *a, **kw: leases_taken.append(1) or take(*a, **kw))
+        allowed = 0
+        for n in range(150):
+            monkeypatch.setattr(ratelimit, "_leases", processes[n % 3])  # three processes' memories, in turn
+            allowed += count_request(request, READS, key_id=7) is None
+        assert 100 - 3 * 2 <= allowed <= 100, "at most the limit, and at most a lease per process left unspent"
+        assert len(leases_taken) <= 100 // 2 + 3 * 2, "one round trip per lease, not per request"
+
+    def test_many_client_addresses_do_not_grow_the_leases_without_end(self, limits, monkeypatch):
+        limits(window=1)
+        monkeypatch.setattr(ratelimit, "MAX_LEASES", 10)
+        monkeypatch.setattr(ratelimit, "_leases", {})
+        for n in range(30):
+            count_request(RequestFactory().get(USERS, REMOTE_ADDR=f"10.0.0.{n}"), READS, key_id=None)
+        time.sleep(1.1)
+        count_request(RequestFactory().get(USERS, REMOTE_ADDR="10.0.1.1"), READS, key_id=None)
+        assert len(ratelimit._leases) == 1
 
 
 class TestWindow:
