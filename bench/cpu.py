@@ -30,7 +30,7 @@ _GROUPS = (
     (re.compile(r"^postgres"), "Postgres"),
     (re.compile(r"^redis"), "Redis"),
     (re.compile(r"^kafka"), "Kafka broker (tansu)"),
-    (re.compile(r"^devstack run"), "honcho (the local stack's log relay)"),
+    (re.compile(r"^devstack run"), "devstack run (and honcho's log relay, on a `make run` stack)"),
 )
 
 

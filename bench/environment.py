@@ -53,8 +53,15 @@ def stack_configuration(stack: Stack, mode: str) -> dict[str, Any]:
         "mode": mode,
         "gunicorn_workers": int(os.environ.get("WEB_CONCURRENCY") or 2),
         "celery_concurrency": int(os.environ.get("CELERY_CONCURRENCY") or 2),
+        "process_output": f"each process's in a file of its own, no access log ({_shown(stack.log_dir)}/)"
+        if mode == "own"
+        else "as the running stack's `make run` handles it",
         "urls": {handle.name: handle.url for handle in stack.services.values()},
     }
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
 
 
 def git_state() -> str:

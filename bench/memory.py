@@ -1,14 +1,17 @@
 """Peak RSS (and CPU time used) of every process of the stack, sampled every half second in a background thread.
 
 Samples are tagged with the current phase (``rest``, ``pipeline``); every sample also counts for the
-whole run. Each process gets a readable label: ``um-api`` (the gunicorn master), ``um-api worker 2``,
-``cm-queue child 1`` (Celery pool and beat processes), ``postgres backend (credit_manager) 3`` ...
+whole run. While :meth:`MemorySampler.recording` is on (the soak), every sample is also kept, so RSS
+can be followed over time. Each process gets a readable label: ``um-api`` (the gunicorn master),
+``um-api worker 2``, ``cm-queue child 1`` (Celery pool and beat processes), ``postgres backend
+(credit_manager) 3`` ...
 """
 
 from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +35,8 @@ class Tracked:
     peaks: dict[str, int] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     """CPU time (user + system) used so far, as last sampled: what a process that ended had used."""
+    series: list[tuple[float, int, int]] = field(default_factory=list)
+    """While recording: (monotonic seconds, RSS, its shared part: file-backed and shared memory pages) of each sample."""
 
 
 class MemorySampler:
@@ -40,6 +45,7 @@ class MemorySampler:
         self.phase: str | None = None
         self.tracked: dict[int, Tracked] = {}
         self._numbers: dict[str, int] = defaultdict(int)
+        self._recording = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-sampler", daemon=True)
 
@@ -58,6 +64,15 @@ class MemorySampler:
         finally:
             self.phase = None
 
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Keep every sample of every process (``Tracked.series``) while the block runs."""
+        self._recording = True
+        try:
+            yield
+        finally:
+            self._recording = False
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sample()
@@ -69,12 +84,15 @@ class MemorySampler:
             try:
                 if not process.cmdline():
                     continue  # a zombie, or a process on its way out
-                rss = process.memory_info().rss
+                memory = process.memory_info()
+                rss = memory.rss
                 times = process.cpu_times()
                 tracked = self.tracked.get(process.pid) or self._track(process)
             except psutil.Error:
                 continue  # it ended between the listing and the reading
             tracked.cpu_seconds = times.user + times.system
+            if self._recording:
+                tracked.series.append((time.monotonic(), rss, getattr(memory, "shared", 0)))
             for phase in phases:
                 tracked.peaks[phase] = max(tracked.peaks.get(phase, 0), rss)
 
@@ -90,10 +108,10 @@ class MemorySampler:
     def _label(self, process: psutil.Process) -> tuple[str, bool]:
         """The process's name in the report, and whether it is one of several alike (numbered)."""
         if process.pid == self.stack.root_pid:
-            return "devstack run (honcho)", False
+            return "devstack run", False
         command = " ".join(process.cmdline())
         if "common.devstack" in command:
-            return "devstack run (honcho) child", True  # honcho relays each process's output from a child
+            return "devstack run child (honcho's log relay)", True  # under `make run`, honcho relays each process's output from a child
         if process.name() == "postgres" or command.startswith("postgres"):
             backend = _BACKEND.match(command)
             if backend:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from bench.config import Parameters
 from bench.memory import MemorySampler
 from bench.stack import Stack
+from common.devstack.processes import DEFAULT_WEB_WORKERS
 from common.events import CREDIT_TOPIC, USERS_TOPIC
 
 # The topics each service's consume_kafka reads (its consumer group is named after the service).
@@ -33,6 +36,35 @@ class Bench:
     notes: list[str] = field(default_factory=list)
     baselines: dict[str, Any] = field(default_factory=dict)
     """Baselines measured by one scenario for others of the same run, e.g. ``"pgbench spread"`` (write's)."""
+    _cpf_bases: set[int] = field(default_factory=set)
+
+    @property
+    def api_workers(self) -> int:
+        """Sync gunicorn workers of each API, as devstack starts them (``WEB_CONCURRENCY``)."""
+        return int(os.environ.get("WEB_CONCURRENCY") or DEFAULT_WEB_WORKERS)
+
+    def load_shape(self, rate: float | None = None) -> tuple[int, int]:
+        """wrk's connections and threads: the bench's concurrency when it sends as fast as the answers come;
+        at a steady ``rate``, as many connections as an API has workers (one thread each, up to THREADS).
+
+        A connection that waits for its slot (``lua/pace.lua``) is open and idle, and a sync gunicorn worker
+        that accepts it waits for its request: with more such connections than workers, requests would
+        queue behind idle connections and the steady run would measure the load tool. In production the
+        TLS-terminating proxy in front of gunicorn hands a worker whole requests only.
+        """
+        if rate is None:
+            return self.parameters.concurrency, self.parameters.threads
+        connections = self.api_workers
+        return connections, min(self.parameters.threads, connections)
+
+    def cpf_base(self) -> int:
+        """Where a new batch of customers' CPFs starts: a different million for each batch of the run, so no
+        two batches collide (a batch has fewer than a million customers)."""
+        while True:
+            base = random.randrange(100, 800) * 1_000_000  # nosec B311 # test data, not a secret
+            if base not in self._cpf_bases:
+                self._cpf_bases.add(base)
+                return base
 
     def wait_until_quiet(self, what: str, *, timeout: float = 120.0) -> float:
         """Wait until no event is in flight (outboxes sent, Kafka read, Celery queues empty); returns the wait.

@@ -3,7 +3,9 @@ throw-away data, or the one already running.
 
 The benchmark's own stack lives in ``.devstack/bench`` with ports of its own, so it runs next to a
 developer's ``make run`` without touching its data; it always uses embedded Postgres, Redis and
-Kafka (fresh for every run), whatever ``POSTGRES_URL`` and friends say.
+Kafka (fresh for every run), whatever ``POSTGRES_URL`` and friends say. Its processes run as
+production runs them: each one's output in a file of its own (``DEVSTACK_LOG_DIR``, in the work
+folder's ``logs/``), no log relay, no access log.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ OWN_STATE_DIR = REPO_ROOT / ".devstack" / "bench"
 WORK_DIR = REPO_ROOT / ".devstack" / "bench-work"
 START_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 60.0
-SHELLS = ("sh", "dash", "bash")  # honcho runs each command through /bin/sh -c
+SHELLS = ("sh", "dash", "bash")  # honcho (`make run`) runs each command through /bin/sh -c; the bench's own stack does not
 SCOPES = {"user_manager": "users:read,users:write", "credit_manager": "credit:read,credit:write"}
 BENCH_RATE_LIMITS = (
     "API_RATE_LIMIT_READS_PER_KEY",
@@ -73,7 +75,8 @@ class ServiceHandle:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a process of this service (as devstack runs them), with ``bench`` importable."""
-        return {**process_env(self.variables), "PYTHONPATH": str(REPO_ROOT), **extra}
+        env = process_env(self.variables)
+        return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])), **extra}
 
     def manage(self, *arguments: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # nosec B603 # our own manage.py, no shell
@@ -109,6 +112,9 @@ class Stack:
     redis_url: str
     kafka: str
     log: Path
+    """devstack's own output (setting up, starting and stopping the stack)."""
+    log_dir: Path
+    """Each process's output, a file each (``<process>.log``); the read baseline's too."""
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -168,10 +174,11 @@ class Stack:
 
 
 @contextmanager
-def own_stack(prepare: Callable[[], None]) -> Iterator[Stack]:
+def own_stack(prepare: Callable[[], None], work_dir: Path = WORK_DIR) -> Iterator[Stack]:
     """A fresh stack in ``.devstack/bench`` for as long as the block runs; stopped however the block exits.
 
     ``prepare`` runs once no other benchmark's stack is found running (it may clear shared scratch files).
+    devstack's output goes to ``<work_dir>/stack.log``, each process's to ``<work_dir>/logs/<process>.log``.
     """
     if (OWN_STATE_DIR / "run.lock").exists() and _lock_held(OWN_STATE_DIR):
         raise StackFailed(f"another benchmark's stack is running ({OWN_STATE_DIR}); wait for it or stop it")
@@ -186,11 +193,14 @@ def own_stack(prepare: Callable[[], None]) -> Iterator[Stack]:
         # Empty (not unset): the repository's .env cannot fill them in, so every backing service is embedded.
         **{name: "" for name in ("POSTGRES_URL", "REDIS_URL", "KAFKA_BOOTSTRAP_SERVERS", "DEVSTACK_REDIS_PORT", "DEVSTACK_KAFKA_PORT")},
         "DEVSTACK_BIND_HOST": "127.0.0.1",
+        # Each process's output in a file of its own and no access log, as in production (no honcho relaying it).
+        "DEVSTACK_LOG_DIR": str(work_dir / "logs"),
         # One key from one address drives thousands of requests a second: the limiter still counts each
         # (its cost is measured) but never refuses, so the runs measure the API, not its refusals.
         **{name: str(BENCH_RATE_LIMIT) for name in BENCH_RATE_LIMITS},
     }
-    log = WORK_DIR / "stack.log"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    log = work_dir / "stack.log"
     with log.open("ab") as output:
         process = subprocess.Popen(  # nosec B603 # the local stack, no shell
             [sys.executable, "-m", "common.devstack", "run"],
@@ -200,7 +210,7 @@ def own_stack(prepare: Callable[[], None]) -> Iterator[Stack]:
     urls = {service.name: f"http://127.0.0.1:{ports[service.port_variable]}" for service in SERVICES}
     stack = None
     try:
-        stack = _wait_for_stack(process, OWN_STATE_DIR, urls, log)
+        stack = _wait_for_stack(process, OWN_STATE_DIR, urls, log, work_dir / "logs")
         yield stack
     finally:
         if stack is not None:
@@ -218,10 +228,10 @@ def running_stack(prepare: Callable[[], None]) -> Stack:
     if root is None:
         raise StackFailed(f"cannot find the process that runs the stack (holder of {state_dir / 'run.lock'})")
     urls = {service.name: service.url for service in SERVICES}
-    return _stack(state_dir, urls, root_pid=root, log=WORK_DIR / "stack.log")
+    return _stack(state_dir, urls, root_pid=root, log=WORK_DIR / "stack.log", log_dir=WORK_DIR / "logs")
 
 
-def _wait_for_stack(process: subprocess.Popen[bytes], state_dir: Path, urls: dict[str, str], log: Path) -> Stack:
+def _wait_for_stack(process: subprocess.Popen[bytes], state_dir: Path, urls: dict[str, str], log: Path, log_dir: Path) -> Stack:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     print(f"bench: starting the stack in {state_dir} (log: {log})", file=sys.stderr)
     while True:
@@ -232,7 +242,7 @@ def _wait_for_stack(process: subprocess.Popen[bytes], state_dir: Path, urls: dic
         if time.monotonic() > deadline:
             raise StackFailed(f"the stack was not up after {START_TIMEOUT_SECONDS:.0f}s; its log ({log}):\n{_tail(log)}")
         time.sleep(0.5)
-    stack = _stack(state_dir, urls, root_pid=process.pid, log=log)
+    stack = _stack(state_dir, urls, root_pid=process.pid, log=log, log_dir=log_dir)
     _wait_for_workers(stack, process, deadline)
     return stack
 
@@ -241,7 +251,7 @@ def _env_files_written(state_dir: Path) -> bool:
     return all((state_dir / "env" / f"{service.name}.env").exists() for service in SERVICES)
 
 
-def _stack(state_dir: Path, urls: dict[str, str], *, root_pid: int, log: Path) -> Stack:
+def _stack(state_dir: Path, urls: dict[str, str], *, root_pid: int, log: Path, log_dir: Path) -> Stack:
     handles = {}
     for service in SERVICES:
         variables = read_env_file(state_dir / "env" / f"{service.name}.env")
@@ -255,6 +265,7 @@ def _stack(state_dir: Path, urls: dict[str, str], *, root_pid: int, log: Path) -
         redis_url=any_env["CACHE_URL"].rsplit("/", 1)[0],
         kafka=any_env["KAFKA_BOOTSTRAP_SERVERS"],
         log=log,
+        log_dir=log_dir,
     )
 
 
@@ -274,7 +285,9 @@ def _wait_for_workers(stack: Stack, process: subprocess.Popen[bytes], deadline: 
         pending = [(handle, role) for handle, role, check in checks if check.wait() != 0]
         if pending and time.monotonic() > deadline:
             names = ", ".join(f"{handle.prefix}-{role}" for handle, role in pending)
-            raise StackFailed(f"not healthy after {START_TIMEOUT_SECONDS:.0f}s: {names}; log ({stack.log}):\n{_tail(stack.log)}")
+            raise StackFailed(
+                f"not healthy after {START_TIMEOUT_SECONDS:.0f}s: {names} (their logs: {stack.log_dir}); log ({stack.log}):\n{_tail(stack.log)}"
+            )
         if pending:
             time.sleep(1)
 

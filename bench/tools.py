@@ -114,12 +114,17 @@ def run_wrk(
     work_dir: Path,
     name: str,
     until_done: bool = False,
+    rate: float | None = None,
 ) -> WrkResult:
     """Run ``lua/<script>`` against ``url``; ``variables`` reach the script as environment variables.
 
     ``until_done``: the script writes the file named by ``$BENCH_DONE`` when it has done its work; wrk
     is then interrupted (it reports as usual), so ``duration`` is only an upper bound.
+    ``rate``: requests a second, all threads together, at a steady pace (``lua/pace.lua``, which the
+    script loads); none: as fast as the answers come.
     """
+    if rate is not None:
+        variables = {**variables, "BENCH_RATE_PER_THREAD": f"{rate / threads:.3f}"}
     report = work_dir / f"{name}.wrk.json"
     done = work_dir / f"{name}.done"
     for stale in (report, done):

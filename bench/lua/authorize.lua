@@ -4,13 +4,9 @@
 -- 201s are told apart by the authorization's status (pending: approved; declined) in "outcomes"; the
 -- first few other answers are appended to $BENCH_ERRORS with their body.
 --
--- With $BENCH_RATE_PER_THREAD (requests a second), each thread paces its connections with delay():
--- every call takes the thread's next slot of a fixed schedule (one every 1000 / rate ms), so the
--- arrivals keep the rate however long the responses take, as long as a connection is free. A thread
--- that falls behind (no connection free at a slot) does not burst to catch up: the schedule restarts
--- from then and the achieved rate shows the shortfall. wrk measures a request's latency from the moment
--- it is sent, after its delay.
+-- With $BENCH_RATE_PER_THREAD, at that steady rate (pace.lua).
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+dofile(os.getenv("BENCH_LUA_DIR") .. "/pace.lua")
 
 local accounts = {}
 for line in io.lines(os.getenv("BENCH_ACCOUNTS")) do
@@ -63,30 +59,5 @@ function response(status, headers, body)
         out:close()
       end
     end
-  end
-end
-
-local rate = tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "")
-if rate and rate > 0 then
-  local ffi = require("ffi")
-  ffi.cdef [[
-    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-    int clock_gettime(int clock_id, bench_timespec *tp);
-  ]]
-  local CLOCK_MONOTONIC = 1
-  local now = ffi.new("bench_timespec")
-  local function now_ms()
-    ffi.C.clock_gettime(CLOCK_MONOTONIC, now)
-    return tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
-  end
-  local interval = 1000 / rate
-  local next_at = nil
-
-  function delay()
-    local at = now_ms()
-    if next_at == nil or next_at < at then next_at = at end
-    local wait = next_at - at
-    next_at = next_at + interval
-    return math.floor(wait + 0.5)
   end
 end

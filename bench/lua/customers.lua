@@ -3,7 +3,9 @@
 -- body: 422, nothing created) until the last customer is answered, or until 15 s passed without an
 -- answer (one timed out). Then the script writes $BENCH_DONE and the harness stops wrk: wrk itself
 -- would keep its connections open until -d ends, and a sync gunicorn worker would wait on one.
+-- With $BENCH_RATE_PER_THREAD, at that steady rate (pace.lua): a steady intake instead of a burst.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+dofile(os.getenv("BENCH_LUA_DIR") .. "/pace.lua")
 
 local total = tonumber(os.getenv("BENCH_CUSTOMERS"))
 local cpf_base = tonumber(os.getenv("BENCH_CPF_BASE"))

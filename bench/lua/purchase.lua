@@ -1,6 +1,7 @@
 -- POST a purchase to one of the accounts listed in $BENCH_ACCOUNTS (one id a line, picked at random),
--- each with an Idempotency-Key of its own.
+-- each with an Idempotency-Key of its own; with $BENCH_RATE_PER_THREAD, at that steady rate (pace.lua).
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+dofile(os.getenv("BENCH_LUA_DIR") .. "/pace.lua")
 
 local accounts = {}
 for line in io.lines(os.getenv("BENCH_ACCOUNTS")) do

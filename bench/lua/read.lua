@@ -1,5 +1,7 @@
 -- GET the paths listed in $BENCH_PATHS (one a line) in turn; each thread starts at its own place.
+-- With $BENCH_RATE_PER_THREAD, at that steady rate (pace.lua).
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
+dofile(os.getenv("BENCH_LUA_DIR") .. "/pace.lua")
 
 local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do
