@@ -59,7 +59,7 @@ api-key: venv ## create an API key in the running stack: make api-key SERVICE=us
 	@test -n "$(SERVICE)" -a -n "$(SCOPES)" || { echo "usage: make api-key SERVICE=user_manager|credit_manager SCOPES=scope[,scope...] [NAME=label]" >&2; exit 2; }
 	$(DEVSTACK) api-key --service "$(SERVICE)" --scopes "$(SCOPES)" $(if $(NAME),--name "$(NAME)")
 
-bench: venv bench-tools ## benchmark a fresh stack, write bench/results/ (QUICK=1, PROFILE=1, DURATION=, CONCURRENCY=, CUSTOMERS=, EVENTS=, STACK=running)
+bench: venv bench-tools ## benchmark a fresh stack, write bench/results/ (QUICK=1, PROFILE=1, SCENARIOS=, DURATION=, CONCURRENCY=, CUSTOMERS=, EVENTS=, STACK=running; SOAK=1 [SOAK_MINUTES=10], GROWTH=1 [GROWTH_CUSTOMERS=20000])
 	$(VENV_PYTHON) -m bench
 
 bench-tools: $(VENV)/.bench-installed ## install the benchmark's tools (wrk from Debian, py-spy)

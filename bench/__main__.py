@@ -1,7 +1,8 @@
 """``python -m bench`` (``make bench``): start the stack, run every scenario, write the results, stop the stack.
 
 A scenario that fails is recorded as failed and the others still run; the stack is stopped however
-the run ends (Ctrl-C and SIGTERM included).
+the run ends (Ctrl-C and SIGTERM included). The cost growth (``GROWTH=1``) needs an empty system: it
+runs last, on a fresh stack of its own.
 """
 
 from __future__ import annotations
@@ -11,22 +12,25 @@ import signal
 import sys
 import time
 import traceback
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from types import FrameType, ModuleType
+from typing import Any
 
 from bench import environment, report
-from bench.config import parse_parameters
+from bench.config import Parameters, parse_parameters
 from bench.memory import MemorySampler
 from bench.model import ScenarioResult
-from bench.scenarios import authorization, consumer, memory, pipeline, read, write
+from bench.scenarios import authorization, consumer, growth, memory, pipeline, read, soak, write
 from bench.session import Bench
-from bench.stack import WORK_DIR, StackFailed, own_stack, running_stack
+from bench.stack import WORK_DIR, Stack, StackFailed, own_stack, running_stack
 from bench.tools import ToolMissing, check_tools
 
-# The pipeline comes first: it creates the customers and accounts the reads, writes and authorizations use;
-# write comes before authorization, which reuses write's pgbench baseline.
-SCENARIOS: tuple[ModuleType, ...] = (pipeline, read, write, authorization, consumer)
+# On one stack, in this order. The pipeline comes first: it creates the customers and accounts the reads,
+# writes, authorizations and the soak use; write comes before authorization, which reuses write's pgbench
+# baseline (as do the pipeline's ratios, computed once all ran); the soak, long, comes last.
+SCENARIOS: tuple[ModuleType, ...] = (pipeline, read, write, authorization, consumer, soak)
+ON_A_FRESH_STACK: tuple[ModuleType, ...] = (growth,)
 
 
 def main(argv: list[str]) -> int:
@@ -39,23 +43,31 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     started_at = datetime.now(UTC)
     clock = time.monotonic()
-    run = {
+    run: dict[str, Any] = {
         "stamp": started_at.strftime("%Y-%m-%dT%H%M%SZ"),
         "started_at": started_at.isoformat(timespec="seconds"),
         "parameters": parameters.as_dict(),
         "machine": environment.machine(),
         "git": environment.git_state(),
+        "notes": [],
     }
+    run_id = started_at.strftime("%Y%m%d%H%M%S")
+    results: list[ScenarioResult] = []
+    prepare = fresh_work_dir  # the first stack started clears the scratch files of the previous run
     try:
-        with own_stack(fresh_work_dir) if parameters.stack == "own" else nullcontext(running_stack(fresh_work_dir)) as stack:
-            run_id = started_at.strftime("%Y%m%d%H%M%S")
-            stack.issue_api_keys(run_id)
-            run["versions"] = environment.versions(stack)
-            run["stack"] = environment.stack_configuration(stack, parameters.stack)
-            bench = Bench(stack=stack, parameters=parameters, run_id=run_id, stamp=run["stamp"], work_dir=WORK_DIR,
-                          memory=MemorySampler(stack))  # fmt: skip
-            results = run_scenarios(bench)
-            run["notes"] = bench.notes
+        chosen = _chosen(SCENARIOS, parameters)
+        if chosen:
+            with _stack(parameters, prepare) as stack:
+                bench = _bench(stack, parameters, run, run_id)
+                results += run_scenarios(bench, chosen)
+                run["notes"] += bench.notes
+            prepare = _keep_work_dir
+        for module in _chosen(ON_A_FRESH_STACK, parameters):
+            with own_stack(prepare, work_dir=WORK_DIR / _name(module)) as stack:
+                bench = _bench(stack, parameters, run, f"{run_id}{_name(module)[0]}")
+                results += run_on_fresh_stack(bench, module)
+                run["notes"] += [f"{_name(module)} (on a fresh stack of its own): {note}" for note in bench.notes]
+            prepare = _keep_work_dir
     except (StackFailed, KeyboardInterrupt) as error:
         print(f"bench: {error or 'interrupted'}", file=sys.stderr)
         return 1
@@ -67,26 +79,57 @@ def main(argv: list[str]) -> int:
     return 1 if any(result.error for result in results) else 0
 
 
+def _chosen(modules: tuple[ModuleType, ...], parameters: Parameters) -> list[ModuleType]:
+    return [module for module in modules if _name(module) in parameters.scenarios]
+
+
+def _stack(parameters: Parameters, prepare: Any) -> AbstractContextManager[Stack]:
+    return own_stack(prepare) if parameters.stack == "own" else nullcontext(running_stack(prepare))
+
+
+def _bench(stack: Stack, parameters: Parameters, run: dict[str, Any], run_id: str) -> Bench:
+    """The run's view of a stack it just started; the run's versions and stack come from the first one."""
+    stack.issue_api_keys(run_id)
+    run.setdefault("versions", environment.versions(stack))
+    run.setdefault("stack", environment.stack_configuration(stack, parameters.stack))
+    return Bench(stack=stack, parameters=parameters, run_id=run_id, stamp=run["stamp"], work_dir=WORK_DIR, memory=MemorySampler(stack))
+
+
 def fresh_work_dir() -> None:
-    """Scratch files of this run only (wrk reports, pgbench logs, the stack's log)."""
+    """Scratch files of this run only (wrk reports, pgbench logs, the stack's logs)."""
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     WORK_DIR.mkdir(parents=True)
 
 
-def run_scenarios(bench: Bench) -> list[ScenarioResult]:
+def _keep_work_dir() -> None:
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def run_scenarios(bench: Bench, chosen: list[ModuleType]) -> list[ScenarioResult]:
     bench.memory.start()
     try:
         _measure_rest(bench)
-        chosen = [module for module in SCENARIOS if _name(module) in bench.parameters.scenarios]
         results = [_measure(module, bench) for module in chosen]
     finally:
         bench.memory.stop()
+    for module, result in zip(chosen, results, strict=True):
+        if module is pipeline:
+            pipeline.relate_to_pgbench(bench, result)  # write's pgbench run, measured after the pipeline
     for module, result in zip(chosen, list(results), strict=True):
         profile = bench.parameters.profile
-        if profile == "all" or (profile == "missed" and result.missed):
+        if hasattr(module, "profile") and (profile == "all" or (profile == "missed" and result.missed)):
             _profile(module, bench, result)
     results.append(memory.result(bench))
     return results
+
+
+def run_on_fresh_stack(bench: Bench, module: ModuleType) -> list[ScenarioResult]:
+    """One scenario on a stack of its own (no profile: what it measures takes minutes, not seconds)."""
+    bench.memory.start()
+    try:
+        return [_measure(module, bench)]
+    finally:
+        bench.memory.stop()
 
 
 def _name(module: ModuleType) -> str:

@@ -8,12 +8,18 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Check:
-    """One target of the issue, measured: ``value`` and ``target`` are already formatted for the table."""
+    """One target, measured: ``value`` and ``target`` are already formatted for the table.
+
+    ``key`` names the issue's figure it measures (``bench.config.TARGETS``); checks without one (no error,
+    nothing lost) come after the issue's figures. ``met`` is None when the figure could not be measured
+    (``value`` says why).
+    """
 
     metric: str
     value: str
     target: str
-    met: bool
+    met: bool | None
+    key: str | None = None
 
 
 @dataclass
@@ -28,7 +34,7 @@ class ScenarioResult:
 
     @property
     def missed(self) -> bool:
-        return self.error is not None or any(not check.met for check in self.checks)
+        return self.error is not None or any(check.met is False for check in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,3 +51,13 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def cpu_ms_per(cpu: dict[str, Any], done: int) -> float:
+    """Milliseconds of the machine's CPU (all processes, the load tool included) per unit of work done."""
+    return 1000 * cpu["busy_s"] / done if done else 0.0
+
+
+def steady(figures: dict[str, Any], asked: float) -> dict[str, Any]:
+    """A paced run's figures with the rate asked and the share of it achieved."""
+    return {**figures, "asked_per_second": round(asked, 2), "achieved": round(ratio(figures["per_second"], asked), 3)}

@@ -1,11 +1,11 @@
-"""Memory: the peak RSS of every process of the stack, at rest and during the pipeline (and over the
-whole run), from :class:`bench.memory.MemorySampler`, which samples every half second."""
+"""Memory: the peak RSS of every process of the stack, at rest, during the pipeline and the soak (and over
+the whole run), from :class:`bench.memory.MemorySampler`, which samples every half second."""
 
 from __future__ import annotations
 
 import time
 
-from bench.config import MEMORY_MAX_MB
+from bench.config import MEMORY_MAX_MB, TARGET_BY_KEY
 from bench.model import Check, ScenarioResult
 from bench.session import Bench
 
@@ -29,9 +29,10 @@ def result(bench: Bench) -> ScenarioResult:
     over = [row["process"] for row in rows if row.get("run_mb", 0) > MEMORY_MAX_MB]
     outcome.checks.append(
         Check(
-            metric="peak RSS of any process",
+            key="peak rss",
+            metric=TARGET_BY_KEY["peak rss"].figure,
             value=f"{peak['run_mb']:.0f} MB ({peak['process']})" + (f"; above: {', '.join(over)}" if over else ""),
-            target=f"< {MEMORY_MAX_MB:.0f} MB",
+            target=TARGET_BY_KEY["peak rss"].target,
             met=not over,
         )
     )
