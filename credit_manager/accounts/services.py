@@ -58,20 +58,16 @@ from common.outbox.services import publish
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 
 
-def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> tuple[CreditAccount, bool]:
-    """Open the customer's credit account (pending until analysed) and announce it; return it and whether it is new.
+def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
+    """Open the customer's credit account (pending until analysed) and announce it.
 
-    Idempotent: the account is unique per customer, so a redelivered ``user.created`` returns the
-    existing account and announces nothing. Two concurrent openings for one customer cannot both
-    insert: the loser's transaction fails on the unique key, and its retry finds the account.
+    For a customer its caller found without an account. The account is unique per customer, so of
+    two concurrent openings for one customer only one can insert: the other's transaction fails on
+    the unique key, and its retry finds the account.
     """
-    with transaction.atomic(savepoint=False):
-        account = CreditAccount.objects.filter(user_id=user_id).first()
-        if account is not None:
-            return account, False
-        account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
-        announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
-    return account, True
+    account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+    announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
+    return account
 
 
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:

@@ -79,14 +79,13 @@ def apply_customer_change(
 
 
 def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
-    """A new customer: open the account and decide the credit. A customer seen before changes nothing.
+    """A new customer (its caller found no account): open the account and decide the credit.
 
     The account was inserted by this transaction, so it is already locked: no second read to lock it.
     """
     with transaction.atomic(savepoint=False):
-        account, created = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
-        if created:
-            analyse_account(account=account, trigger=Trigger.ONBOARDING)
+        account = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+        analyse_account(account=account, trigger=Trigger.ONBOARDING)
     return account
 
 
