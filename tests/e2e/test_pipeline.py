@@ -96,7 +96,12 @@ def test_a_queue_worker_killed_mid_task_loses_nothing_and_the_effect_happens_onc
 
 
 def test_a_pool_child_killed_after_a_commit_and_before_the_ack_applies_nothing_twice(platform, broker):
-    """The case the inbox exists for: the batch's first event committed, the task not yet acknowledged."""
+    """The case the inbox exists for: an event of the batch committed, the task not yet acknowledged.
+
+    A batch with an event whose payload does not fit its type cannot apply in one transaction, so its
+    events apply one by one: the first commits, the broken one is dead-lettered, the last waits on a
+    row lock, and the pool child running the task is killed then.
+    """
     credit = platform["credit_manager"]
     producer = KafkaProducer(bootstrap_servers=broker.address, acks="all")
     waiting_one = Customer()
@@ -104,20 +109,24 @@ def test_a_pool_child_killed_after_a_commit_and_before_the_ack_applies_nothing_t
     wait_until(lambda: credit.sql(ACCOUNT_STATUS, (waiting_one.id,)), timeout=30, what="the first customer's account")
 
     blocker = psycopg2.connect(**_connect_args(credit.env["DATABASE_URL"]))
-    with blocker.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM accounts_creditaccount WHERE user_id = %s FOR UPDATE", (waiting_one.id,))
-    waiting_one.block()
-    partitions = len(producer.partitions_for("users.events"))
-    first = Customer(same_partition_as=(waiting_one, partitions))  # both events come in one poll, one task
-    produce(producer, [first.events[0], waiting_one.events[-1]])
-    wait_until(lambda: credit.sql(ACCOUNT_STATUS, (first.id,)), timeout=30, what="the batch's first event to commit")
-    waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    wait_until(lambda: credit.sql(waiting)[0][0] >= 1, timeout=30, what="the batch's second event to wait on the lock")
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM accounts_creditaccount WHERE user_id = %s FOR UPDATE", (waiting_one.id,))
+        waiting_one.block()
+        partitions = len(producer.partitions_for("users.events"))
+        first = Customer(same_partition_as=(waiting_one, partitions))  # all three come in one poll, one task
+        broken = {**Customer(same_partition_as=(waiting_one, partitions)).events[0], "type": "user.updated"}
+        broken["data"] = {**broken["data"], "monthly_income": "lots"}
+        produce(producer, [first.events[0], broken, waiting_one.events[-1]])
+        wait_until(lambda: credit.sql(ACCOUNT_STATUS, (first.id,)), timeout=30, what="the batch's first event to commit")
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        wait_until(lambda: credit.sql(waiting)[0][0] >= 1, timeout=30, what="the batch's last event to wait on the lock")
 
-    child = pool_child_running(credit, "common.messaging.process_events")
-    os.kill(child, signal.SIGKILL)
-    blocker.rollback()
-    blocker.close()
+        child = pool_child_running(credit, "common.messaging.process_events")
+        os.kill(child, signal.SIGKILL)
+    finally:
+        blocker.rollback()
+        blocker.close()
 
     wait_until(lambda: credit.sql(ACCOUNT_STATUS, (waiting_one.id,)) == [("frozen",)], timeout=60, what="the redelivered batch")
     outcomes = [line for line in credit.processes["queue-worker"].log_path.read_text().splitlines() if first.events[0]["id"] in line]

@@ -83,7 +83,7 @@ def _valid_only(task, envelopes: list[Envelope]) -> tuple[list[Envelope], list[C
     checked. If the dead-letter topic does not take one, the batch is retried without those it took.
     """
     valid: list[tuple[Envelope, CloudEvent]] = []
-    taken: list[int] = []
+    taken: set[int] = set()
     for index, envelope in enumerate(envelopes):
         try:
             valid.append((envelope, parse_event(envelope)))
@@ -96,7 +96,7 @@ def _valid_only(task, envelopes: list[Envelope]) -> tuple[list[Envelope], list[C
                 rest = [e for i, e in enumerate(envelopes) if i not in taken]
                 countdown = backoff(task.request.retries + 1)
                 raise task.retry(args=[rest], exc=_Failed("dead-letter topic unavailable"), countdown=countdown) from dlq_error
-            taken.append(index)
+            taken.add(index)
     outcomes = Counter({"dead_lettered": len(taken)}) if taken else Counter()
     return [envelope for envelope, _ in valid], [event for _, event in valid], outcomes
 
