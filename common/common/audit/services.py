@@ -73,18 +73,21 @@ _ENTRY_COLUMNS = (
     "subject_type", "subject_id", "sequence", "actor_type", "actor_id", "actor_name", "action", "request_id",
     "before", "after", "created_at", "previous_hash", "entry_hash",
 )  # fmt: skip
+_JSON_COLUMNS = frozenset({"before", "after"})
 
 
 def _append(entry: AuditEntry, *, head_id: int) -> int:
     """Insert the entry and move its subject's head to it, in one statement; the entry's id."""
-    values = [getattr(entry, column) for column in _ENTRY_COLUMNS]
-    values[8:10] = [json.dumps(value) if value is not None else None for value in values[8:10]]  # before, after
+    values = [
+        json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
+        for column, value in ((column, getattr(entry, column)) for column in _ENTRY_COLUMNS)
+    ]
+    placeholders = ", ".join("%s::jsonb" if column in _JSON_COLUMNS else "%s" for column in _ENTRY_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH entry AS (
-                INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)})
-                VALUES ({", ".join(["%s"] * 8)}, %s::jsonb, %s::jsonb, %s, %s, %s) RETURNING id
+                INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES ({placeholders}) RETURNING id
             )
             UPDATE {AuditHead._meta.db_table} SET sequence = %s, entry_hash = %s WHERE id = %s
             RETURNING (SELECT id FROM entry)
