@@ -4,6 +4,7 @@ queue (ask for a decision), through the same services as the admin."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -15,7 +16,7 @@ from analysis.models import LimitRequest, LimitRequestStatus
 from approvals import services
 from approvals.admin import ASKING
 from approvals.models import ApprovalRequest
-from common.staffapi.base import ReasonSerializer, needs
+from common.staffapi.base import ReasonSerializer, needs, reason_of
 
 
 class ApprovalRequestSerializer(serializers.ModelSerializer):
@@ -47,18 +48,12 @@ class ApprovalRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, v
     @extend_schema(request=ReasonSerializer, responses=ApprovalRequestSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
-        note = _reason(request)
-        return Response(
-            ApprovalRequestSerializer(services.approve(request_id=uuid.UUID(pk), checker=request.user, note=note)).data
-        )
+        return _decided(request, pk, services.approve)
 
     @extend_schema(request=ReasonSerializer, responses=ApprovalRequestSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        note = _reason(request)
-        return Response(
-            ApprovalRequestSerializer(services.reject(request_id=uuid.UUID(pk), checker=request.user, note=note)).data
-        )
+        return _decided(request, pk, services.reject)
 
     @extend_schema(request=None, responses=ApprovalRequestSerializer)
     @action(detail=True, methods=["post"])
@@ -95,15 +90,15 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def _ask(self, request: Request, pk: str | None, *, approve: bool) -> Response:
         asked = services.request_limit_decision(
-            limit_request_id=uuid.UUID(pk), approve=approve, reason=_reason(request), requested_by=request.user
+            limit_request_id=uuid.UUID(pk), approve=approve, reason=reason_of(request), requested_by=request.user
         )
         return Response(ApprovalRequestSerializer(asked).data, status=201)
 
 
-def _reason(request: Request) -> str:
-    reason = ReasonSerializer(data=request.data)
-    reason.is_valid(raise_exception=True)
-    return reason.validated_data["reason"]
+def _decided(request: Request, pk: str | None, decide: Callable[..., ApprovalRequest]) -> Response:
+    """The checker's approval or rejection (``services.approve`` or ``services.reject``), with the reason as its note."""
+    decided = decide(request_id=uuid.UUID(pk), checker=request.user, note=reason_of(request))
+    return Response(ApprovalRequestSerializer(decided).data)
 
 
 def register(router) -> None:

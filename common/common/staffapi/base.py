@@ -34,6 +34,13 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+def reason_of(request) -> str:
+    """The operator's reason in the request body (a 400 in the platform's shape if it is not one)."""
+    reason = ReasonSerializer(data=request.data)
+    reason.is_valid(raise_exception=True)
+    return reason.validated_data["reason"]
+
+
 def handle_errors(exc: Exception, context: dict) -> Response | None:
     """The platform's error shape for every refusal: a rule of the business, authentication, permission."""
     if isinstance(exc, DomainError):

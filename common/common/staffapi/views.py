@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from common.audit.models import AuditEntry
 from common.messaging import dead_letters
 from common.messaging.models import DeadLetter
-from common.staffapi.base import ReasonSerializer, needs
+from common.staffapi.base import ReasonSerializer, needs, reason_of
 
 
 class DeadLetterSerializer(serializers.ModelSerializer):
@@ -46,9 +46,7 @@ class DeadLetterViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=ReasonSerializer, responses=DeadLetterSerializer)
     @action(detail=True, methods=["post"])
     def discard(self, request: Request, pk: str | None = None) -> Response:
-        reason = ReasonSerializer(data=request.data)
-        reason.is_valid(raise_exception=True)
-        discarded = dead_letters.discard(dead_letter_id=int(pk), by=request.user, note=reason.validated_data["reason"])
+        discarded = dead_letters.discard(dead_letter_id=int(pk), by=request.user, note=reason_of(request))
         return Response(DeadLetterSerializer(discarded).data)
 
 
