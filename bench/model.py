@@ -58,6 +58,15 @@ def cpu_ms_per(cpu: dict[str, Any], done: int) -> float:
     return 1000 * cpu["busy_s"] / done if done else 0.0
 
 
+def cpu_ratio_check(
+    *, unit: str, unit_ms: float, transaction_ms: float, done: int, limit: float, metric: str, target: str, key: str | None = None
+) -> Check:
+    """"CPU per ``unit`` ÷ pgbench's CPU per transaction ≤ ``limit``", measured (``done`` units of work)."""
+    cpu_ratio = round(ratio(unit_ms, transaction_ms), 1)
+    value = f"{cpu_ratio:.1f}× ({unit_ms:.2f} ms per {unit}, {transaction_ms:.2f} ms per pgbench transaction)"
+    return Check(key=key, metric=metric, value=value, target=target, met=done > 0 and cpu_ratio <= limit)
+
+
 def steady(figures: dict[str, Any], asked: float) -> dict[str, Any]:
     """A paced run's figures with the rate asked and the share of it achieved."""
     return {**figures, "asked_per_second": round(asked, 2), "achieved": round(ratio(figures["per_second"], asked), 3)}

@@ -24,7 +24,7 @@ from bench.config import (
     STEADY_MIN_ACHIEVED,
 )
 from bench.cpu import cpu_usage
-from bench.model import Check, ScenarioResult, cpu_ms_per, ratio, steady
+from bench.model import Check, ScenarioResult, cpu_ms_per, cpu_ratio_check, ratio, steady
 from bench.profiling import profiled
 from bench.scenarios.write import _accounts, _pgbench, ledger_verdict  # the purchases' accounts, baseline and check
 from bench.session import Bench
@@ -72,11 +72,10 @@ def run(bench: Bench) -> ScenarioResult:
     server_errors = closed_figures["5xx"] + steady_figures["5xx"]
     lost = closed_figures["lost"] + steady_figures["lost"]
     result.checks += [
-        Check(
-            metric="CPU per approval, all processes, ÷ pgbench's CPU per transaction",
-            value=f"{cpu_ratio:.1f}× ({cpu_per_approval:.2f} ms per approval, {cpu_per_transaction:.2f} ms per pgbench transaction)",
-            target=f"≤ {AUTHORIZATION_MAX_CPU_RATIO:.0f}×",
-            met=closed_figures["approved"] > 0 and cpu_ratio <= AUTHORIZATION_MAX_CPU_RATIO,
+        cpu_ratio_check(
+            metric="CPU per approval, all processes, ÷ pgbench's CPU per transaction", target=f"≤ {AUTHORIZATION_MAX_CPU_RATIO:.0f}×",
+            unit="approval", unit_ms=cpu_per_approval, transaction_ms=cpu_per_transaction, done=closed_figures["approved"],
+            limit=AUTHORIZATION_MAX_CPU_RATIO,
         ),
         Check(
             metric="authorizations spread, approvals/s ÷ pgbench spread tx/s",

@@ -34,7 +34,7 @@ from bench.config import (
     TARGET_BY_KEY,
 )
 from bench.cpu import cpu_usage
-from bench.model import Check, ScenarioResult, cpu_ms_per, percentile, ratio
+from bench.model import Check, ScenarioResult, cpu_ms_per, cpu_ratio_check, percentile, ratio
 from bench.profiling import profiled
 from bench.session import Bench
 from bench.tools import run_wrk
@@ -109,13 +109,9 @@ def relate_to_pgbench(bench: Bench, result: ScenarioResult) -> None:
     }
     result.figures["vs pgbench"] = related
     result.checks += [
-        Check(
-            key="customer cpu",
-            metric=checks["customer cpu"].figure,
-            value=f"{related['cpu per customer vs pgbench transaction']:.1f}× ({customer_ms:.2f} ms per customer, "
-            f"{transaction_ms:.2f} ms per pgbench transaction)",
-            target=checks["customer cpu"].target,
-            met=completed > 0 and related["cpu per customer vs pgbench transaction"] <= PIPELINE_MAX_CPU_RATIO,
+        cpu_ratio_check(
+            key="customer cpu", metric=checks["customer cpu"].figure, target=checks["customer cpu"].target,
+            unit="customer", unit_ms=customer_ms, transaction_ms=transaction_ms, done=completed, limit=PIPELINE_MAX_CPU_RATIO,
         ),
         Check(
             key="pipeline rate",

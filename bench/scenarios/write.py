@@ -21,7 +21,7 @@ from bench.config import (
     TARGET_BY_KEY,
 )
 from bench.cpu import cpu_usage
-from bench.model import Check, ScenarioResult, cpu_ms_per, ratio, steady
+from bench.model import Check, ScenarioResult, cpu_ms_per, cpu_ratio_check, ratio, steady
 from bench.profiling import profiled
 from bench.session import Bench
 from bench.tools import PgbenchResult, WrkResult, run_pgbench, run_wrk
@@ -68,12 +68,10 @@ def run(bench: Bench) -> ScenarioResult:
         "verify_ledger": {"exit_code": ledger.returncode, "output": ledger_verdict(ledger.stdout + ledger.stderr)},
     })  # fmt: skip
     result.checks += [
-        Check(
-            key="purchase cpu",
-            metric=TARGET_BY_KEY["purchase cpu"].figure,
-            value=f"{cpu_ratio['ratio']:.1f}× ({purchase_ms:.2f} ms per purchase, {transaction_ms:.2f} ms per pgbench transaction)",
-            target=TARGET_BY_KEY["purchase cpu"].target,
-            met=spread_api.count(201) > 0 and cpu_ratio["ratio"] <= PURCHASE_MAX_CPU_RATIO,
+        cpu_ratio_check(
+            key="purchase cpu", metric=TARGET_BY_KEY["purchase cpu"].figure, target=TARGET_BY_KEY["purchase cpu"].target,
+            unit="purchase", unit_ms=purchase_ms, transaction_ms=transaction_ms, done=spread_api.count(201),
+            limit=PURCHASE_MAX_CPU_RATIO,
         ),
         Check(
             key="purchase rate",
