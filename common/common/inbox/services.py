@@ -60,25 +60,12 @@ def handle_once(event: CloudEvent, handler: Callable[[CloudEvent], None], versio
     version = versioned.version_of(event) if versioned else None
     with transaction.atomic():
         with connection.cursor() as cursor:
-            newest = version is None or _raise_applied_version(cursor, versioned.key(event), version)
-            cursor.execute(
-                f"""
-                INSERT INTO {ProcessedEvent._meta.db_table}
-                    (event_id, event_type, subject, source, occurred_at, processed_at, outcome, version)
-                VALUES (%s, %s, %s, %s, %s, now(), %s, %s)
-                ON CONFLICT (event_id) DO NOTHING
-                """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
-                [
-                    event.id, event.type, event.subject, event.source, event.time,
-                    EventOutcome.HANDLED if newest else EventOutcome.STALE, version,
-                ],
-            )  # fmt: skip
-            if cursor.rowcount == 0:
+            newest = version is None or bool(_raise_applied_versions(cursor, {versioned.key(event): version}))
+            if not _insert_processed(cursor, [event], [version], ["handled" if newest else "stale"]):
                 return "duplicate"
             if not newest:
                 return "stale"
-        with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
-            handler(event)
+        _run_handler(handler, event)
         return "handled"
 
 
@@ -102,43 +89,41 @@ def handle_batch(deliveries: Sequence[Delivery]) -> list[Outcome]:
     in the batch's order. Any failure rolls the whole batch back and raises: the caller applies its
     events one by one (:func:`handle_once`), where each fails on its own.
     """
-    winners: dict[str, int] = {}  # aggregate key -> index of its newest event in the batch
     versions = [d.versioned.version_of(d.event) if d.versioned else None for d in deliveries]
-    for index, delivery in enumerate(deliveries):
-        version = versions[index]
-        if version is None:
-            continue
-        key = delivery.versioned.key(delivery.event)
-        best = winners.get(key)
-        if best is None or version > versions[best]:
+    keys = [d.versioned.key(d.event) if v is not None else None for d, v in zip(deliveries, versions, strict=True)]
+    winners: dict[str, int] = {}  # aggregate key -> index of its newest event in the batch
+    for index, key in enumerate(keys):
+        if key is not None and (key not in winners or versions[index] > versions[winners[key]]):
             winners[key] = index
     outcomes: list[Outcome] = ["handled"] * len(deliveries)
-    for index, delivery in enumerate(deliveries):
-        if versions[index] is not None:
-            best = winners[delivery.versioned.key(delivery.event)]
-            if best != index:
-                outcomes[index] = "superseded" if index < best else "stale"
+    for index, key in enumerate(keys):
+        if key is not None and winners[key] != index:
+            outcomes[index] = "superseded" if index < winners[key] else "stale"
     with transaction.atomic():
         with connection.cursor() as cursor:
             raised = _raise_applied_versions(cursor, {key: versions[index] for key, index in winners.items()})
             for key, index in winners.items():
                 if key not in raised:
                     outcomes[index] = "stale"
-            inserted = _insert_processed(cursor, deliveries, versions, outcomes)
+            inserted = _insert_processed(cursor, [d.event for d in deliveries], versions, outcomes)
         seen: set[object] = set()
         for index, delivery in enumerate(deliveries):
-            event = delivery.event
-            if event.id not in inserted or event.id in seen:
+            if delivery.event.id not in inserted or delivery.event.id in seen:
                 outcomes[index] = "duplicate"
-            seen.add(event.id)
+            seen.add(delivery.event.id)
             if outcomes[index] == "handled":
-                with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
-                    delivery.handler(event)
+                _run_handler(delivery.handler, delivery.event)
     return outcomes
 
 
+def _run_handler(handler: Callable[[CloudEvent], None], event: CloudEvent) -> None:
+    with acting_for_event(event_id=event.id, source=event.source, event_type=event.type):
+        handler(event)
+
+
 def _raise_applied_versions(cursor, versions: dict[str, int]) -> set[str]:
-    """:func:`_raise_applied_version` for many aggregates in one statement: the keys whose version rose."""
+    """Record each aggregate's version as its newest, unless one as new is there, in one statement (its
+    row stays locked either way); return the keys whose version rose."""
     if not versions:
         return set()
     keys = sorted(versions)
@@ -157,9 +142,8 @@ def _raise_applied_versions(cursor, versions: dict[str, int]) -> set[str]:
     return {row[0] for row in cursor.fetchall()}
 
 
-def _insert_processed(cursor, deliveries: Sequence[Delivery], versions: list[int | None], outcomes: list[Outcome]) -> set[object]:
-    """Insert the batch's inbox rows in one statement; return the ids that were not there yet."""
-    events = [d.event for d in deliveries]
+def _insert_processed(cursor, events: Sequence[CloudEvent], versions: list[int | None], outcomes: list[Outcome]) -> set[object]:
+    """Insert the events' inbox rows in one statement; return the ids that were not there yet."""
     cursor.execute(
         f"""
         INSERT INTO {ProcessedEvent._meta.db_table}
@@ -180,20 +164,6 @@ def _insert_processed(cursor, deliveries: Sequence[Delivery], versions: list[int
 
 
 _STORED_OUTCOME = {"handled": EventOutcome.HANDLED, "stale": EventOutcome.STALE, "superseded": EventOutcome.SUPERSEDED}
-
-
-def _raise_applied_version(cursor, aggregate: str, version: int) -> bool:
-    """Record ``version`` as the aggregate's newest, unless one as new is there; the row stays locked."""
-    table = AppliedVersion._meta.db_table
-    cursor.execute(
-        f"""
-        INSERT INTO {table} AS applied (aggregate, version, applied_at) VALUES (%s, %s, now())
-        ON CONFLICT (aggregate) DO UPDATE SET version = EXCLUDED.version, applied_at = EXCLUDED.applied_at
-        WHERE applied.version < EXCLUDED.version
-        """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
-        [aggregate, version],
-    )
-    return cursor.rowcount == 1
 
 
 def purge_processed(*, older_than: timedelta | None = None) -> int:
