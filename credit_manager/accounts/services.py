@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
@@ -72,10 +72,16 @@ def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decima
 
 def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     """The account, locked until the end of the caller's transaction: changes of one account run one at a time."""
-    account = _locked(_locked_accounts().filter(id=account_id).first())
+    account = lock_account_if_any(account_id=account_id)
     if account is None:
         raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
     return account
+
+
+def lock_account_if_any(*, account_id: uuid.UUID | Subquery) -> CreditAccount | None:
+    """Like :func:`lock_account`; None when there is no such account. ``account_id`` may be a subquery
+    (the account a row of another table names), so finding the account and locking it is one statement."""
+    return _locked(_locked_accounts().filter(id=account_id).first())
 
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:

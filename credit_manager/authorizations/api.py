@@ -38,9 +38,9 @@ class StatusFilter(Schema):
 
 
 def _detail(authorization: Authorization) -> dict:
-    """The authorization as every POST answers it: with its history and the account after it."""
-    shown = selectors.authorization_get(authorization_id=authorization.id)
-    return AuthorizationDetailOut.from_orm(shown).model_dump(mode="json")
+    """The authorization as every POST answers it: with its history and the account after it, as the
+    service returned it (it keeps the history it read under the lock and what it recorded), not read back."""
+    return AuthorizationDetailOut.from_orm(authorization).model_dump(mode="json")
 
 
 @router.post(

@@ -119,10 +119,12 @@ class AuthorizationDetailOut(AuthorizationOut):
     account: AccountAfterOut = Field(..., description="The account after the latest step of the authorization.")
     history: list[HistoryEntryOut]
 
+    # ``history_entries``: the history read with the authorization (``selectors.with_history``), or kept
+    # by the service that changed it.
     @staticmethod
     def resolve_account(obj) -> dict:
-        return HistoryEntryOut.resolve_account(list(obj.history.all())[-1])
+        return HistoryEntryOut.resolve_account(obj.history_entries[-1])
 
     @staticmethod
     def resolve_history(obj) -> list:
-        return list(obj.history.all())
+        return obj.history_entries

@@ -7,10 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import ZERO, CreditAccount
-from authorizations.models import Authorization, AuthorizationStatus, HoldRule
+from authorizations.models import Authorization, AuthorizationEvent, AuthorizationStatus, HoldRule
 from common.errors import DomainError, ErrorCode
 
 
@@ -27,8 +27,18 @@ def rules_in_force() -> QuerySet[HoldRule]:
     return HoldRule.objects.order_by("mcc", "-version").distinct("mcc")
 
 
+def with_history() -> Prefetch:
+    """Read an authorization's history with it, oldest first, into ``history_entries``: what the API shows.
+
+    The services read a changed authorization this way and append each entry they record, so what they
+    return is answered as it is without reading it back.
+    """
+    return Prefetch("history", queryset=AuthorizationEvent.objects.order_by("id"), to_attr="history_entries")
+
+
 def authorization_get(*, authorization_id: uuid.UUID) -> Authorization:
-    authorization = Authorization.objects.prefetch_related("history").filter(id=authorization_id).first()
+    """The authorization with its history (``history_entries``)."""
+    authorization = Authorization.objects.prefetch_related(with_history()).filter(id=authorization_id).first()
     if authorization is None:
         raise DomainError(ErrorCode.AUTHORIZATION_NOT_FOUND)
     return authorization

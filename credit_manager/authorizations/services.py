@@ -9,6 +9,10 @@ A hold stops counting against the limit when it expires, whether or not it was s
 change of that authorization first records the expiry (releasing the hold) and then applies to an
 expired authorization: a capture is still accepted (networks clear late, and the purchase is owed),
 anything else is refused as for any final status.
+
+What the API answers is what these return: the authorization with its whole history in
+``history_entries`` (read under the lock with the authorization, each entry recorded since appended),
+so nothing is read back after the change.
 """
 
 from __future__ import annotations
@@ -20,10 +24,19 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from accounts.models import CreditAccount
-from accounts.services import account_state, announce, hold_credit, lock_account, refuse_credit, release_credit
+from accounts.services import (
+    account_state,
+    announce,
+    hold_credit,
+    lock_account,
+    lock_account_if_any,
+    refuse_credit,
+    release_credit,
+)
 from authorizations import selectors
 from authorizations.models import Authorization, AuthorizationEvent, AuthorizationEventKind, AuthorizationStatus, HoldRule
 from common.errors import DomainError, ErrorCode
@@ -63,7 +76,8 @@ def authorize(
     """
     with transaction.atomic():
         account = lock_account(account_id=account_id)
-        existing = Authorization.objects.filter(account=account, network_reference=network_reference).first()
+        retried = Authorization.objects.filter(account=account, network_reference=network_reference)
+        existing = retried.prefetch_related(selectors.with_history()).first()  # the history only when found
         if existing is not None:
             if (existing.requested_amount, existing.merchant_name, existing.merchant_mcc, existing.merchant_country) != (
                 amount, merchant.name, merchant.mcc, merchant.country
@@ -80,6 +94,7 @@ def authorize(
             held_amount=Decimal(0) if refusal else amount, merchant_name=merchant.name, merchant_mcc=merchant.mcc,
             merchant_country=merchant.country, hold_rule=rule, expires_at=now + rule.expiry, created_at=now, updated_at=now,
         )  # fmt: skip
+        authorization.history_entries = []  # new: its history is what is recorded below
         if refusal is None:
             hold_credit(account, hold_id=authorization.id, amount=amount, expires_at=authorization.expires_at)
         authorization.save(force_insert=True)
@@ -205,21 +220,27 @@ def expire_due_holds() -> int:
 
 
 def _lock(authorization_id: uuid.UUID) -> tuple[Authorization, CreditAccount, datetime]:
-    """The authorization, its locked account and the time of the change; a pending authorization past
-    its expiry is expired first, whatever the change that found it."""
-    authorization, account = _locked(authorization_id)
+    """The authorization with its history, its locked account and the time of the change; a pending
+    authorization past its expiry is expired first, whatever the change that found it."""
+    authorization, account = _locked(authorization_id, with_history=True)
     now = timezone.now()
     _expire_if_due(authorization, account, now)
     return authorization, account, now
 
 
-def _locked(authorization_id: uuid.UUID) -> tuple[Authorization, CreditAccount]:
-    """The authorization and its account, locked; the authorization is read after the lock, so current."""
-    account_id = Authorization.objects.filter(id=authorization_id).values_list("account_id", flat=True).first()
-    if account_id is None:
+def _locked(authorization_id: uuid.UUID, *, with_history: bool = False) -> tuple[Authorization, CreditAccount]:
+    """The authorization and its account, locked; the authorization is read after the lock, so current.
+
+    The account is found from the authorization in the locking statement itself (an authorization never
+    changes account). ``with_history``: its history too (``history_entries``), also read after the lock.
+    """
+    account = lock_account_if_any(account_id=Subquery(Authorization.objects.filter(id=authorization_id).values("account_id")))
+    if account is None:
         raise DomainError(ErrorCode.AUTHORIZATION_NOT_FOUND)
-    account = lock_account(account_id=account_id)
-    return Authorization.objects.select_related("hold_rule").get(id=authorization_id), account
+    authorizations = Authorization.objects.select_related("hold_rule")
+    if with_history:
+        authorizations = authorizations.prefetch_related(selectors.with_history())
+    return authorizations.get(id=authorization_id), account
 
 
 def _expire_if_due(authorization: Authorization, account: CreditAccount, now: datetime) -> bool:
@@ -263,12 +284,15 @@ def _record(
     created_by=None,
     reason: str = "",
 ) -> None:
-    """Add the step to the authorization's history and announce it with the account as it now stands."""
-    AuthorizationEvent.objects.create(
+    """Add the step to the authorization's history (and to ``history_entries`` when it was read) and
+    announce it with the account as it now stands."""
+    entry = AuthorizationEvent.objects.create(
         authorization=authorization, kind=kind, amount=amount, decline_reason=decline_reason, final=final, forced=forced,
         over_limit=over_limit, transaction=transaction, created_by=created_by, reason=reason, balance_after=account.balance, held_after=account.held_in_force,
         available_after=account.available, created_at=now,
     )  # fmt: skip
+    if hasattr(authorization, "history_entries"):
+        authorization.history_entries.append(entry)
     merchant = MerchantPayload(
         name=authorization.merchant_name, mcc=authorization.merchant_mcc, country=authorization.merchant_country or None
     )

@@ -3,6 +3,7 @@
 reversed, or expires; declines are recorded with their reason, network retries never hold twice, and
 every step is in the authorization's history and announced with the account's state."""
 
+import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -10,13 +11,15 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from support import change_authorization, events_of, onboard, post, purchase, request_authorization, spend
 
 from accounts.models import CreditAccount
 from accounts.services import close_account, freeze_account
-from authorizations import services
+from authorizations import selectors, services
 from authorizations.models import Authorization, HoldRule
+from authorizations.schemas import AuthorizationDetailOut
 from authorizations.services import expire_due_holds
 from credit_manager.celery import app
 from ledger.models import LedgerTransaction
@@ -388,6 +391,63 @@ class TestExpiry:
         HoldRule.objects.create(mcc="5411", version=1, expiry_days=2)
         short = approved(client, active_account, "10.00", mcc="5411")
         assert _expires(short) - timezone.now() < timedelta(days=2)
+
+
+class TestAnswer:
+    """Every POST answers from what the service has in hand (issue 11): the same bytes as the authorization
+    and its history read back after the change, in fewer statements."""
+
+    def test_every_change_answers_what_reading_it_back_would(self, client, active_account):
+        def answered(response, status: int = 201) -> dict:
+            assert response.status_code == status, response.json()
+            assert response.content == _read_back(response.json()["id"])  # read right after, before any other change
+            return response.json()
+
+        first = answered(request_authorization(client, active_account, "300.00", mcc="5812", reference="net-answer"))
+        answered(request_authorization(client, active_account, "300.00", mcc="5812", reference="net-answer"), 200)  # retry
+        answered(request_authorization(client, active_account, "99999.00"))  # declined
+        answered(change_authorization(client, first["id"], "increments", {"amount": "20.00"}))
+        answered(change_authorization(client, first["id"], "increments", {"amount": "99999.00"}))  # declined
+        answered(change_authorization(client, first["id"], "captures", {"amount": "100.00", "final": False}))
+        answered(change_authorization(client, first["id"], "reversals", {"amount": "20.00"}))
+        forced = answered(change_authorization(client, first["id"], "captures", {"amount": "999.00", "force": True}))
+        assert len(forced["history"]) == 6
+        answered(change_authorization(client, approved(client, active_account, "40.00")["id"], "reversals"))
+        late = approved(client, active_account, "50.00")
+        with time_machine.travel(_expires(late) + timedelta(days=1), tick=False):
+            body = answered(change_authorization(client, late["id"], "captures", {"amount": "50.00"}))
+        assert [entry["kind"] for entry in body["history"]] == ["request", "expiry", "capture"]
+
+    def test_a_repeated_key_answers_the_first_answer(self, client, active_account):
+        authorization = approved(client, active_account, "100.00")
+        first = change_authorization(client, authorization["id"], "captures", {"amount": "10.00", "final": False}, key="k-1")
+        change_authorization(client, authorization["id"], "captures", {"amount": "10.00", "final": False})
+        again = change_authorization(client, authorization["id"], "captures", {"amount": "10.00", "final": False}, key="k-1")
+        assert (again.status_code, again.content, again.headers["Idempotent-Replayed"]) == (201, first.content, "true")
+        assert again.json()["captured_amount"] == "10.00"
+
+    def test_statements_per_request_do_not_grow(self, client, active_account, django_assert_max_num_queries):
+        """Counted with the test's own savepoint around each request. Before issue 11's change: 19
+        (approved), 18 (declined), 19 (increment), 25 (capture) and 19 (reversal): each answer was read
+        back (2 statements) and a change looked up the authorization's account before locking it (1)."""
+        authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
+        with django_assert_max_num_queries(17):
+            authorization = approved(client, active_account, "100.00")
+        with django_assert_max_num_queries(16):
+            assert request_authorization(client, active_account, "99999.00").status_code == 201
+        with django_assert_max_num_queries(17):
+            assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201
+        with django_assert_max_num_queries(23):
+            captured = change_authorization(client, authorization["id"], "captures", {"amount": "1.00", "final": False})
+            assert captured.status_code == 201
+        with django_assert_max_num_queries(17):
+            assert change_authorization(client, authorization["id"], "reversals").status_code == 201
+
+
+def _read_back(authorization_id: str) -> bytes:
+    """The answer as the endpoints built it before issue 11: the authorization and its history read back."""
+    shown = selectors.authorization_get(authorization_id=uuid.UUID(authorization_id))
+    return json.dumps(AuthorizationDetailOut.from_orm(shown).model_dump(mode="json"), cls=DjangoJSONEncoder).encode()
 
 
 def _expires(authorization: dict):
