@@ -23,7 +23,7 @@ from bench.stack import SHELLS, Stack
 
 INTERVAL_SECONDS = 0.5
 MB = 1024 * 1024
-ROLES = {"gunicorn": "api", "consume_kafka": "kafka", "celery": "queue"}
+ROLES = {"gunicorn": "api", "consume_kafka": "kafka", "relay_outbox": "relay", "celery": "queue"}
 _BACKEND = re.compile(r"postgres: \S+ (\S+) (\[local\]|[0-9.:]+)")  # user, database, client
 
 

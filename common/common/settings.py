@@ -73,6 +73,7 @@ def service_settings(
     database["CONN_HEALTH_CHECKS"] = True
     consumer_group = env.str("KAFKA_CONSUMER_GROUP", default=service)
     socket_timeout = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+    outbox_sweep_seconds = env.float("OUTBOX_SWEEP_SECONDS", default=5)
 
     return {
         "SERVICE_NAME": service,
@@ -194,7 +195,7 @@ def service_settings(
         "CELERY_BEAT_SCHEDULE": {
             "outbox-sweep": {
                 "task": "common.outbox.relay_outbox",
-                "schedule": timedelta(seconds=env.float("OUTBOX_SWEEP_SECONDS", default=5)),
+                "schedule": timedelta(seconds=outbox_sweep_seconds),
             },
             "outbox-purge": {"task": "common.outbox.purge_sent_outbox", "schedule": timedelta(hours=1)},
             "inbox-purge": {"task": "common.inbox.purge_processed_events", "schedule": timedelta(hours=1)},
@@ -209,7 +210,11 @@ def service_settings(
         "KAFKA_SESSION_TIMEOUT_MS": env.int("KAFKA_SESSION_TIMEOUT_MS", default=10000),
         "KAFKA_MAX_POLL_INTERVAL_MS": env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=300000),
         "KAFKA_REQUEST_TIMEOUT_MS": env.int("KAFKA_REQUEST_TIMEOUT_MS", default=10000),
+        # How often the relay process (and the queue workers' sweep, for when it is not running)
+        # looks for rows whose commit notification it missed.
+        "OUTBOX_SWEEP_SECONDS": outbox_sweep_seconds,
         "OUTBOX_BATCH_SIZE": env.int("OUTBOX_BATCH_SIZE", default=500),
+        "OUTBOX_PENDING_MAX_AGE_SECONDS": env.int("OUTBOX_PENDING_MAX_AGE_SECONDS", default=60),
         "OUTBOX_RETENTION_HOURS": env.int("OUTBOX_RETENTION_HOURS", default=168),
         "INBOX_RETENTION_DAYS": env.int("INBOX_RETENTION_DAYS", default=30),
         "IDEMPOTENCY_KEY_RETENTION_HOURS": env.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=48),

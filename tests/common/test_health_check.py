@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -52,4 +53,22 @@ def test_queue_worker_is_unhealthy_when_no_worker_answers():
     """This suite runs no worker on its task broker, so the ping finds none."""
     code, report = health_check("queue-worker")
     assert code == 1 and report["checks"]["worker"].startswith("error")
+    assert report["checks"]["database"] == "ok" and report["checks"]["kafka"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relay_is_unhealthy_once_an_event_waited_in_the_outbox_too_long():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from common.outbox.models import OutboxEvent
+
+    waiting = OutboxEvent.objects.create(event_id=uuid.uuid4(), event_type="t", topic="t", key="k", subject="s", envelope={})
+    code, report = health_check("relay")
+    assert code == 0 and report["checks"]["outbox"].startswith("ok (1 pending")
+    waited = timezone.now() - timedelta(seconds=settings.OUTBOX_PENDING_MAX_AGE_SECONDS + 5)
+    OutboxEvent.objects.filter(id=waiting.id).update(created_at=waited)
+    code, report = health_check("relay")
+    assert code == 1 and report["checks"]["outbox"].startswith("error: RuntimeError: 1 event(s) pending")
     assert report["checks"]["database"] == "ok" and report["checks"]["kafka"] == "ok"

@@ -2,6 +2,7 @@
 
 import contextlib
 import json
+import select
 import socket
 import threading
 import time
@@ -10,9 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from celery import current_app
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.test import override_settings
@@ -23,8 +22,9 @@ from common.events.payloads import USER_BLOCKED, UserStatusChanged
 from common.messaging.kafka import discard_producer
 from common.outbox import services
 from common.outbox.models import OutboxEvent
+from common.outbox.relay import OutboxRelay
 from common.outbox.services import publish, purge_sent, relay_pending, replay_since
-from common.testing import read_topic
+from common.testing import read_topic, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -59,25 +59,40 @@ class TestPublish:
                 raise RuntimeError("the change failed")
         assert not OutboxEvent.objects.exists()
 
-    def test_the_relay_is_queued_only_after_commit(self, kafka_topic):
-        with current_app.connection_for_write() as conn:
-            queue = conn.default_channel.client
-            queue.delete("celery")
+    def test_a_commit_wakes_the_relay_once_and_a_rollback_never(self, kafka_topic):
+        """Postgres delivers the trigger's notification at commit: one per transaction, however many rows."""
+        with relay_listener() as listener:
+            with pytest.raises(RuntimeError):
+                with transaction.atomic():
+                    publish(blocked_event(), topic=kafka_topic, key="k")
+                    raise RuntimeError("the change failed")
+            assert notifications(listener) == 0
             with transaction.atomic():
-                publish(blocked_event(), topic=kafka_topic, key="k")
-                assert queue.llen("celery") == 0, "a relay task was queued before the data was committed"
-            assert queue.llen("celery") == 1
+                for _ in range(3):
+                    publish(blocked_event(), topic=kafka_topic, key="k")
+                assert notifications(listener) == 0, "the relay was woken before the rows were committed"
+            assert notifications(listener) == 1
 
-    def test_a_burst_of_commits_queues_one_relay_until_the_relay_looks_for_rows(self, kafka_topic):
-        with current_app.connection_for_write() as conn:
-            queue = conn.default_channel.client
-            queue.delete("celery")
-            for _ in range(5):
-                publish_one(kafka_topic)
-            assert queue.llen("celery") == 1
-            assert relay_pending().sent == 5
-            publish_one(kafka_topic)
-            assert queue.llen("celery") == 2, "a commit after the relay looked must ask again"
+
+@contextlib.contextmanager
+def relay_listener():
+    """A connection of its own listening on the relay's channel, as the relay process does."""
+    listener = connection.get_new_connection(connection.get_connection_params())
+    listener.autocommit = True
+    with listener.cursor() as cursor:
+        cursor.execute(f"LISTEN {services.RELAY_CHANNEL}")
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+def notifications(listener, *, wait: float = 0.3) -> int:
+    select.select([listener], [], [], wait)
+    listener.poll()
+    count = len(listener.notifies)
+    listener.notifies.clear()
+    return count
 
 
 class TestRelay:
@@ -133,26 +148,9 @@ class TestRelay:
         holder.start()
         assert holding.wait(10)
         assert relay_pending().skipped_locked
-        assert cache.get(services._RELAY_REQUESTED) is not None, "the holder must still see that a relay was asked for"
         release.set()
         holder.join()
         assert relay_pending().sent == 1
-
-    def test_a_commit_while_the_relay_sends_is_sent_by_that_relay(self, kafka_topic, monkeypatch):
-        """The task queued for that commit may find the relay lock still held and give up."""
-        publish_one(kafka_topic)
-        send, late = services._send, {}
-
-        def send_while_another_commit_lands(rows):
-            if not late:
-                committer = threading.Thread(target=lambda: (late.setdefault("row", publish_one(kafka_topic)), connection.close()))
-                committer.start()
-                committer.join()
-            return send(rows)
-
-        monkeypatch.setattr(services, "_send", send_while_another_commit_lands)
-        assert relay_pending().sent == 2
-        assert not OutboxEvent.objects.filter(sent_at__isnull=True).exists()
 
     def test_broker_down_leaves_events_pending_with_the_error_and_they_go_when_it_is_back(self, kafka_topic):
         row = publish_one(kafka_topic)
@@ -165,11 +163,13 @@ class TestRelay:
         assert relay_pending().sent == 1
         assert len(read_topic(kafka_topic, expect=1)) == 1
 
-
     def test_a_broker_that_does_not_answer_holds_no_lock_that_writers_wait_for(self, kafka_topic):
         """The relay waits for the broker outside any transaction: rows stay free to insert, update and read."""
         row = publish_one(kafka_topic)
-        with silent_broker() as broker, override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_REQUEST_TIMEOUT_MS=3000):
+        with (
+            silent_broker() as broker,
+            override_settings(KAFKA_BOOTSTRAP_SERVERS=[broker.address], KAFKA_REQUEST_TIMEOUT_MS=3000),
+        ):
             discard_producer()
             results = []
             relay = threading.Thread(target=lambda: (results.append(relay_pending()), connection.close()))
@@ -186,6 +186,85 @@ class TestRelay:
             discard_producer()
         assert results[0].sent == 0 and results[0].failed >= 1
         assert relay_pending().sent == 2
+
+
+class TestRelayProcess:
+    """``manage.py relay_outbox``: woken by each commit; its sweep (30 s here) never has to step in."""
+
+    @pytest.fixture
+    def relay(self):
+        process = OutboxRelay(sweep_seconds=30, retry_seconds=0.2)
+        thread = threading.Thread(target=lambda: (process.run(), connection.close()))
+        thread.start()
+        yield process
+        process.stop()
+        thread.join(10)
+        assert not thread.is_alive(), "the relay did not stop when asked"
+
+    def test_sends_each_change_as_soon_as_it_commits(self, kafka_topic, relay):
+        rows = [publish_one(kafka_topic) for _ in range(3)]
+        wait_until(lambda: all_sent(rows), timeout=5, what="the committed events sent")
+        assert len(read_topic(kafka_topic, expect=3)) == 3
+
+    def test_a_commit_while_the_relay_sends_is_sent_without_waiting_for_the_sweep(self, kafka_topic, relay, monkeypatch):
+        send, late = services._send, {}
+
+        def send_while_another_commit_lands(rows):
+            if not late:
+                committer = threading.Thread(
+                    target=lambda: (late.setdefault("row", publish_one(kafka_topic)), connection.close())
+                )
+                committer.start()
+                committer.join()
+            return send(rows)
+
+        monkeypatch.setattr(services, "_send", send_while_another_commit_lands)
+        first = publish_one(kafka_topic)
+        wait_until(lambda: late and all_sent([first, late["row"]]), timeout=5, what="both events sent")
+
+    def test_a_relay_that_found_the_lock_held_looks_again_soon(self, kafka_topic, relay):
+        """The holder (the sweep, a standby) may have looked just before the commit that woke this one."""
+        holding, release = threading.Event(), threading.Event()
+
+        def hold_relay_lock():
+            try:
+                with services._relay_lock():
+                    holding.set()
+                    release.wait(10)
+            finally:
+                connection.close()
+
+        holder = threading.Thread(target=hold_relay_lock)
+        holder.start()
+        assert holding.wait(10)
+        row = publish_one(kafka_topic)
+        time.sleep(0.3)
+        assert not all_sent([row]), "sent while another relay held the lock"
+        release.set()
+        holder.join()
+        wait_until(lambda: all_sent([row]), timeout=5, what="the event sent once the lock was free")
+
+    def test_a_lost_database_connection_is_reopened_and_nothing_waits_for_the_sweep(self, kafka_topic, relay):
+        publish_one(kafka_topic)
+        wait_until(lambda: not OutboxEvent.objects.filter(sent_at__isnull=True).exists(), timeout=5, what="the first event sent")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND query LIKE 'LISTEN%%'"
+            )
+            assert cursor.fetchone()[0] == 1, "the relay was not listening"
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchone()[0] >= 2, "both of the relay's connections should have been cut"
+        time.sleep(0.5)
+        row = publish_one(kafka_topic)
+        wait_until(lambda: all_sent([row]), timeout=5, what="the event after the relay reconnected")
+
+
+def all_sent(rows: list[OutboxEvent]) -> bool:
+    return not OutboxEvent.objects.filter(id__in=[r.id for r in rows], sent_at__isnull=True).exists()
 
 
 class SilentBroker:
@@ -225,7 +304,9 @@ def silent_broker():
 class TestHousekeeping:
     def test_purge_deletes_only_events_sent_before_the_retention_period(self, kafka_topic):
         old, recent, pending = (publish_one(kafka_topic) for _ in range(3))
-        OutboxEvent.objects.filter(id=old.id).update(sent_at=timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS + 1))
+        OutboxEvent.objects.filter(id=old.id).update(
+            sent_at=timezone.now() - timedelta(hours=settings.OUTBOX_RETENTION_HOURS + 1)
+        )
         OutboxEvent.objects.filter(id=recent.id).update(sent_at=timezone.now())
         assert purge_sent() == 1
         assert set(OutboxEvent.objects.values_list("id", flat=True)) == {recent.id, pending.id}

@@ -117,6 +117,8 @@ def _role_of(tokens):
         return "api"
     if _runs_manage_py(tokens, "consume_kafka"):
         return "kafka-worker"
+    if _runs_manage_py(tokens, "relay_outbox"):
+        return "relay"
     if any(os.path.basename(t) == "celery" for t in tokens) and "worker" in tokens:
         assert "-B" not in tokens and "--beat" not in tokens, "beat runs in its own container, so workers can scale"
         return "queue-worker"
@@ -248,7 +250,7 @@ def test_app_containers_wait_for_their_migration():
         )
 
 
-def test_each_service_has_all_four_roles():
+def test_each_service_has_all_its_roles():
     roles = {service: set() for service in SERVICES}
     for _, (service, role, _) in app_containers(resolved_config()).items():
         roles[service].add(role)
@@ -266,6 +268,8 @@ def declared_command(service, role):
         return processes.kafka_worker()
     if role == "queue-worker":
         return processes.queue_worker(service)
+    if role == "relay":
+        return processes.relay()
     return processes.beat(service, schedule=BEAT_SCHEDULE)
 
 

@@ -99,6 +99,7 @@ class Service:
                 self.name, bind=f"127.0.0.1:{self.port}", control_socket=str(self.log_dir / f"{self.name}-gunicorn.ctl")
             ),
             "kafka-worker": process_commands.kafka_worker(),
+            "relay": process_commands.relay(),
             "queue-worker": process_commands.queue_worker(
                 self.name,
                 concurrency=concurrency,
@@ -109,7 +110,7 @@ class Service:
         return Process(f"{self.name}-{name}", commands[role], cwd=self.dir, env=self.env, log_dir=self.log_dir)
 
     def start(self, *roles: str) -> None:
-        for role in roles or ("api", "kafka-worker", "queue-worker"):
+        for role in roles or ("api", "kafka-worker", "queue-worker", "relay"):
             self.processes[role] = self.process(role).start()
         if not roles or "api" in roles:
             wait_until(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-Role = Literal["api", "kafka-worker", "queue-worker", "beat"]
-ROLES: tuple[Role, ...] = ("api", "kafka-worker", "queue-worker", "beat")
+Role = Literal["api", "kafka-worker", "queue-worker", "relay", "beat"]
+ROLES: tuple[Role, ...] = ("api", "kafka-worker", "queue-worker", "relay", "beat")
 
 DEFAULT_WEB_WORKERS = 2
 DEFAULT_CELERY_CONCURRENCY = 2
@@ -37,6 +37,12 @@ def api(
 def kafka_worker() -> list[str]:
     """The consumer of the service's topics."""
     return ["python", "manage.py", "consume_kafka"]
+
+
+def relay() -> list[str]:
+    """The outbox relay: sends each change's events to Kafka as soon as it commits (one is enough;
+    a second waits as a standby, since only one relays at a time)."""
+    return ["python", "manage.py", "relay_outbox"]
 
 
 def queue_worker(

@@ -136,6 +136,7 @@ def processes(service: Service, state_dir: Path, *, access_log: bool = True) -> 
     }
     for n in range(1, _count("DEVSTACK_KAFKA_WORKERS") + 1):
         commands[_numbered(f"{service.prefix}-kafka", n)] = process_commands.kafka_worker()
+    commands[f"{service.prefix}-relay"] = process_commands.relay()
     for n in range(1, _count("DEVSTACK_QUEUE_WORKERS") + 1):
         commands[_numbered(f"{service.prefix}-queue", n)] = process_commands.queue_worker(
             service.name,

@@ -9,10 +9,13 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count, Min
+from django.utils import timezone
 from kafka import KafkaAdminClient
 
 from common.messaging.kafka import client_config
 from common.messaging.stats import read_progress
+from common.outbox.models import OutboxEvent
 
 Check = Callable[[], str]
 
@@ -63,6 +66,16 @@ def consumer_progress() -> str:
     return f"ok (polled {age:.0f}s ago; {counts})"
 
 
+def outbox_backlog() -> str:
+    pending = OutboxEvent.objects.filter(sent_at__isnull=True).aggregate(count=Count("id"), oldest=Min("created_at"))
+    if pending["oldest"] is None:
+        return "ok (nothing pending)"
+    age = (timezone.now() - pending["oldest"]).total_seconds()
+    if age > settings.OUTBOX_PENDING_MAX_AGE_SECONDS:
+        raise RuntimeError(f"{pending['count']} event(s) pending, the oldest for {age:.0f}s")
+    return f"ok ({pending['count']} pending, the oldest for {age:.0f}s)"
+
+
 CHECKS_BY_SERVICE: dict[str, dict[str, Check]] = {
     "api": {"database": database, "cache": cache_backend, "task_broker": task_broker},
     "kafka-worker": {"kafka": kafka, "task_broker": task_broker, "cache": cache_backend, "consumer": consumer_progress},
@@ -73,6 +86,7 @@ CHECKS_BY_SERVICE: dict[str, dict[str, Check]] = {
         "kafka": kafka,
         "worker": queue_worker,
     },
+    "relay": {"database": database, "kafka": kafka, "outbox": outbox_backlog},
     # Beat only queues the periodic tasks.
     "beat": {"task_broker": task_broker},
 }

@@ -12,4 +12,3 @@ class OutboxEventAdmin(ReadOnlyModelAdmin):
     list_filter = ("event_type", "topic", ("sent_at", admin.EmptyFieldListFilter))
     search_fields = ("subject", "event_id")
     ordering = ("-id",)
-

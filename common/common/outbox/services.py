@@ -10,39 +10,33 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import DatabaseError, connection, transaction
+from django.db import Error, connection, transaction
 from django.utils import timezone
 
-from common.celery import queue_task
 from common.events import CloudEvent, routing_headers
 from common.messaging.kafka import discard_producer, get_producer
 from common.outbox.models import OutboxEvent
-from common.transactions import after_commit
 
 logger = logging.getLogger(__name__)
 
-# The queue workers' task that runs ``relay_pending`` (common.outbox.tasks registers it under this name).
-RELAY_TASK = "common.outbox.relay_outbox"
 # The envelope attribute carrying the outbox row id: the order in which the service published its events.
 SEQUENCE_ATTRIBUTE = "sequence"
 # Only one relay drains a service's outbox at a time, so events leave in commit order.
 _RELAY_LOCK_ID = 7_310_001
-# Set while a relay is queued or running and has not yet looked for new rows: commits meanwhile
-# need no task of their own. It expires, so a lost task delays events by one sweep at most.
-_RELAY_REQUESTED = "outbox:relay-requested"
-_RELAY_REQUESTED_SECONDS = 10
+# What the relay process listens on: a trigger (migration outbox 0002) notifies it when rows commit.
+RELAY_CHANNEL = "outbox_pending"
 
 
 def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
     """Record ``event`` for publication inside the caller's transaction.
 
-    The event is sent only if that transaction commits; a relay is requested after commit and a
-    periodic sweep sends whatever that request missed (a crash, a broker outage).
+    The event is sent only if that transaction commits: its commit wakes the relay process (a
+    Postgres notification sent by a trigger, at commit only), and a periodic sweep sends whatever
+    that missed (no relay process running, a broker outage).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must run inside the transaction of the change it announces")
-    row = OutboxEvent.objects.create(
+    return OutboxEvent.objects.create(
         event_id=event.id,
         event_type=event.type,
         topic=topic,
@@ -50,18 +44,12 @@ def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
         subject=event.subject,
         envelope=event.to_json(),
     )
-    after_commit(request_relay, what="request the outbox relay")
-    return row
 
 
-def request_relay() -> None:
-    """Ask a queue worker to relay now, unless a relay is already due to look for new rows.
-
-    One task per burst of commits, not one per commit; without the cache, one per commit. If the
-    task broker is down too, the periodic sweep relays later.
-    """
-    if _mark_relay_requested():
-        queue_task(RELAY_TASK)
+def _wake_relay() -> None:
+    """Wake the relay process when the current transaction commits (for rows made pending again)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, '')", [RELAY_CHANNEL])
 
 
 @dataclass(frozen=True)
@@ -78,23 +66,20 @@ def relay_pending(*, batch_size: int | None = None) -> RelayResult:
     through a "last id seen" cursor (which would skip a lower id committed after a higher one). No
     transaction is open while the broker is waited for: the wait (at most ``KAFKA_REQUEST_TIMEOUT_MS``
     per batch) holds back other relays only, never a writer of the outbox. Stops at the first
-    failure and leaves the rest pending. A relay that was asked for again while it sent (a commit
-    after it looked) looks once more, as the task queued for that commit may find the lock held.
+    failure and leaves the rest pending. A commit after the last look wakes the relay process again.
     """
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
     sent = 0
     with _relay_lock() as held:
         if not held:
-            # The request stays set: the relay holding the lock sees it and looks once more.
             return RelayResult(sent=0, failed=0, skipped_locked=True)
         while True:
-            _clear_relay_request()
             rows = list(OutboxEvent.objects.filter(sent_at__isnull=True).order_by("id")[:batch_size])
             acked, failed = _send_and_mark(rows) if rows else ([], [])
             sent += len(acked)
             if failed:
                 return RelayResult(sent=sent, failed=len(failed))
-            if len(rows) < batch_size and not _relay_requested():
+            if len(rows) < batch_size:
                 return RelayResult(sent=sent, failed=0)
 
 
@@ -125,31 +110,8 @@ def _relay_lock() -> Iterator[bool]:
             try:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [_RELAY_LOCK_ID])
-            except DatabaseError:  # the connection broke: the server released the lock with it
+            except Error:  # the connection broke: the server released the lock with it
                 logger.warning("could not release the relay lock; its connection is gone")
-
-
-def _mark_relay_requested() -> bool:
-    """Set the flag; False if it was set already. With the cache away, ask anyway (slower, still correct)."""
-    try:
-        return bool(cache.add(_RELAY_REQUESTED, 1, timeout=_RELAY_REQUESTED_SECONDS))
-    except Exception:  # noqa: BLE001
-        logger.warning("could not set the relay request flag", exc_info=True)
-        return True
-
-
-def _clear_relay_request() -> None:
-    try:
-        cache.delete(_RELAY_REQUESTED)
-    except Exception:  # noqa: BLE001 - without Redis every commit queues its own relay: slower, still correct
-        logger.warning("could not clear the relay request flag", exc_info=True)
-
-
-def _relay_requested() -> bool:
-    try:
-        return cache.get(_RELAY_REQUESTED) is not None
-    except Exception:  # noqa: BLE001
-        return False
 
 
 def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
@@ -209,5 +171,5 @@ def replay_since(since: datetime) -> int:
     """
     with transaction.atomic():
         count = OutboxEvent.objects.filter(created_at__gte=since, sent_at__isnull=False).update(sent_at=None)
-        after_commit(request_relay, what="request the outbox relay")
+        _wake_relay()
     return count

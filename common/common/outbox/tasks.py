@@ -1,4 +1,4 @@
-"""Queue-worker side of the outbox: the relay (after commit and as a periodic sweep) and the purge."""
+"""Queue-worker side of the outbox: the periodic sweep (for what the relay process missed) and the purge."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from celery import shared_task
 from common.outbox import services
 
 
-@shared_task(name=services.RELAY_TASK, ignore_result=True)
+@shared_task(name="common.outbox.relay_outbox", ignore_result=True)
 def relay_outbox() -> dict[str, int]:
     """Send pending outbox rows. Not retried: whatever is left is picked up by the next sweep."""
     result = services.relay_pending()

@@ -1,4 +1,4 @@
-"""``manage.py health_check --service api|kafka-worker|queue-worker``: one JSON line, exit 0 healthy, 1 not."""
+"""``manage.py health_check --service ROLE`` (api, kafka-worker, queue-worker, relay, beat): one JSON line, exit 0 healthy, 1 not."""
 
 from __future__ import annotations
 
