@@ -222,27 +222,21 @@ class TestRelayProcess:
         first = publish_one(kafka_topic)
         wait_until(lambda: late and all_sent([first, late["row"]]), timeout=5, what="both events sent")
 
-    def test_a_relay_that_found_the_lock_held_looks_again_soon(self, kafka_topic, relay):
-        """The holder (the sweep, a standby) may have looked just before the commit that woke this one."""
-        holding, release = threading.Event(), threading.Event()
+    def test_keeps_the_relay_lock_so_the_sweep_does_nothing_while_it_runs(self, kafka_topic, relay):
+        wait_until(lambda: relay_pending().skipped_locked, timeout=5, what="the relay process holding the lock")
 
-        def hold_relay_lock():
-            try:
-                with services._relay_lock():
-                    holding.set()
-                    release.wait(10)
-            finally:
-                connection.close()
-
-        holder = threading.Thread(target=hold_relay_lock)
-        holder.start()
-        assert holding.wait(10)
-        row = publish_one(kafka_topic)
-        time.sleep(0.3)
-        assert not all_sent([row]), "sent while another relay held the lock"
-        release.set()
-        holder.join()
-        wait_until(lambda: all_sent([row]), timeout=5, what="the event sent once the lock was free")
+    def test_a_standby_takes_over_when_the_relay_stops(self, kafka_topic, relay):
+        standby = OutboxRelay(sweep_seconds=30, retry_seconds=0.2)
+        thread = threading.Thread(target=lambda: (standby.run(), connection.close()))
+        wait_until(lambda: relay_pending().skipped_locked, timeout=5, what="the first relay holding the lock")
+        thread.start()
+        try:
+            relay.stop()
+            row = publish_one(kafka_topic)
+            wait_until(lambda: all_sent([row]), timeout=5, what="the standby sending once the lock was free")
+        finally:
+            standby.stop()
+            thread.join(10)
 
     def test_a_lost_database_connection_is_reopened_and_nothing_waits_for_the_sweep(self, kafka_topic, relay):
         publish_one(kafka_topic)

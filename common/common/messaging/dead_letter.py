@@ -7,10 +7,14 @@ import logging
 
 from django.conf import settings
 
-from common.messaging.kafka import discard_producer, get_producer
+from common.messaging.kafka import Message, discard_producer, get_producer
 from common.messaging.models import DeadLetter
 
 logger = logging.getLogger(__name__)
+
+
+class DeadLetterNotSent(Exception):
+    """Kafka did not acknowledge the dead letter: the caller keeps the message."""
 
 
 def send_to_dead_letter(value: bytes, *, key: bytes | None, reason: str, origin: str) -> None:
@@ -19,11 +23,16 @@ def send_to_dead_letter(value: bytes, *, key: bytes | None, reason: str, origin:
     ``origin`` says where it came from (``topic/partition@offset`` or ``task``); raises if Kafka
     does not acknowledge, so the caller keeps the message instead of losing it.
     """
-    headers = [("dlq_reason", reason[:1000].encode()), ("dlq_origin", origin.encode()), ("dlq_group", settings.KAFKA_CONSUMER_GROUP.encode())]
+    headers = [
+        ("dlq_reason", reason[:1000].encode()),
+        ("dlq_origin", origin.encode()),
+        ("dlq_group", settings.KAFKA_CONSUMER_GROUP.encode()),
+    ]
+    message = Message(settings.KAFKA_DEAD_LETTER_TOPIC, key=key, value=value, headers=headers)
     try:
-        get_producer().send(settings.KAFKA_DEAD_LETTER_TOPIC, key=key, value=value, headers=headers).get(
-            timeout=settings.KAFKA_REQUEST_TIMEOUT_MS / 1000
-        )
+        sent, error = get_producer().send_all([message], timeout=settings.KAFKA_REQUEST_TIMEOUT_MS / 1000)
+        if not sent:
+            raise DeadLetterNotSent(error)
     except Exception:
         discard_producer()
         raise

@@ -5,27 +5,29 @@ outbox 0002). This process listens on a connection of its own and, on a notifica
 everything pending; notifications that arrive while it sends come out as one more pass, so a burst
 of commits costs one relay, whatever their rate. It also relays every ``OUTBOX_SWEEP_SECONDS``
 without being woken, for rows whose notification was missed (the process was down, the listener
-reconnected). Order and at-least-once come from ``relay_pending``: one relay at a time, id order,
-a row marked sent only once Kafka acknowledged it.
+reconnected). It keeps the relay lock for as long as it runs, so a pass is two statements (read
+the pending rows, mark them sent); the periodic sweep then finds the lock taken and does nothing.
+Order and at-least-once come from ``send_pending``: one relay at a time, id order, a row marked
+sent only once Kafka acknowledged it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import select
+import socket
 import threading
 
 from django.conf import settings
 from django.db import Error, connection
 
-from common.outbox.services import RELAY_CHANNEL, RelayResult, relay_pending
+from common.outbox.services import RELAY_CHANNEL, RelayResult, release_relay_lock, send_pending, try_relay_lock
 
 logger = logging.getLogger(__name__)
 
-# Another relay (the periodic sweep, a standby process) holds the lock: look again this soon, as the
-# holder may have looked just before the commit that woke us.
-LOCKED_RETRY_SECONDS = 0.05
+# Another relay holds the lock (a sweep for a moment; another relay process for as long as it runs):
+# try again this soon. Not at each commit: a standby would then try at every one.
+LOCKED_RETRY_SECONDS = 1.0
 
 
 class OutboxRelay:
@@ -34,13 +36,17 @@ class OutboxRelay:
         # After a failure (broker or database away): wait this long, whatever wakes us meanwhile.
         self.retry_seconds = retry_seconds or self.sweep_seconds
         self._listener = None
+        self._holding_lock = False
         self._stopping = threading.Event()
-        self._wake_read, self._wake_write = os.pipe()
+        self._stop_receiver, self._stop_sender = socket.socketpair()
 
     def stop(self) -> None:
         """Finish the current pass and return from ``run`` (safe from a signal handler)."""
         self._stopping.set()
-        os.write(self._wake_write, b"x")
+        try:
+            self._stop_sender.send(b"x")
+        except OSError:  # stopped already
+            pass
 
     def run(self) -> None:
         logger.info("outbox relay started")
@@ -55,9 +61,11 @@ class OutboxRelay:
                     self._wait_for_commit(self.sweep_seconds)
         finally:
             self._close_listener()
+            if self._holding_lock:
+                release_relay_lock()
             connection.close()
-            os.close(self._wake_read)
-            os.close(self._wake_write)
+            self._stop_receiver.close()
+            self._stop_sender.close()
             logger.info("outbox relay stopped")
 
     def _pass(self) -> RelayResult | None:
@@ -65,16 +73,21 @@ class OutboxRelay:
         try:
             self._listen()  # first: a commit after the relay looks must find us listening
             self._drain()  # what committed so far, this pass sends
-            return relay_pending()
+            if not self._holding_lock:
+                self._holding_lock = try_relay_lock()
+                if not self._holding_lock:
+                    return RelayResult(sent=0, failed=0, skipped_locked=True)
+            return send_pending()
         except (Error, connection.Database.Error) as exc:
             logger.warning("outbox relay lost the database: %s", exc.__class__.__name__)
             self._close_listener()
+            self._holding_lock = False  # the server let the lock go with the connection
             connection.close()
             return None
 
     def _wait_for_commit(self, seconds: float) -> None:
         """Return when a commit notified us, ``stop`` was called, or after ``seconds``."""
-        select.select([self._wake_read, self._listener], [], [], seconds)
+        select.select([self._stop_receiver, self._listener], [], [], seconds)
 
     def _listen(self) -> None:
         if self._listener is None:

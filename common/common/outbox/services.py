@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,7 +14,7 @@ from django.db import Error, connection, transaction
 from django.utils import timezone
 
 from common.events import CloudEvent, routing_headers
-from common.messaging.kafka import discard_producer, get_producer
+from common.messaging.kafka import Message, discard_producer, get_producer
 from common.outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -60,92 +60,119 @@ class RelayResult:
 
 
 def relay_pending(*, batch_size: int | None = None) -> RelayResult:
-    """Send pending rows in id order until none is left; mark each sent only after Kafka acknowledged it.
+    """Take the relay lock, send what is pending (``send_pending``) and let the lock go.
 
     One relay at a time (a session advisory lock), so rows are read without row locks and never
-    through a "last id seen" cursor (which would skip a lower id committed after a higher one). No
-    transaction is open while the broker is waited for: the wait (at most ``KAFKA_REQUEST_TIMEOUT_MS``
-    per batch) holds back other relays only, never a writer of the outbox. Stops at the first
-    failure and leaves the rest pending. A commit after the last look wakes the relay process again.
+    through a "last id seen" cursor (which would skip a lower id committed after a higher one).
+    The periodic sweep and ``replay_outbox`` relay this way; the relay process keeps the lock.
     """
-    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
-    sent = 0
     with _relay_lock() as held:
         if not held:
             return RelayResult(sent=0, failed=0, skipped_locked=True)
-        while True:
-            rows = list(OutboxEvent.objects.filter(sent_at__isnull=True).order_by("id")[:batch_size])
-            acked, failed = _send_and_mark(rows) if rows else ([], [])
-            sent += len(acked)
-            if failed:
-                return RelayResult(sent=sent, failed=len(failed))
-            if len(rows) < batch_size:
-                return RelayResult(sent=sent, failed=0)
+        return send_pending(batch_size=batch_size)
 
 
-def _send_and_mark(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], list[OutboxEvent]]:
+def send_pending(*, batch_size: int | None = None) -> RelayResult:
+    """Send pending rows in id order until none is left; mark each sent only after Kafka acknowledged it.
+
+    The caller holds the relay lock. No transaction is open while the broker is waited for: the
+    wait (at most ``KAFKA_REQUEST_TIMEOUT_MS`` per batch) holds back other relays only, never a
+    writer of the outbox. Stops at the first failure and leaves the rest pending. Two statements a
+    batch, in SQL of their own: the envelope comes out of Postgres as the text that is sent.
+    """
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    sent = 0
+    while True:
+        rows = _pending(batch_size)
+        acked, failed = _send_and_mark(rows) if rows else ([], [])
+        sent += len(acked)
+        if failed:
+            return RelayResult(sent=sent, failed=len(failed))
+        if len(rows) < batch_size:
+            return RelayResult(sent=sent, failed=0)
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    id: int
+    event_id: uuid.UUID
+    event_type: str
+    topic: str
+    key: str
+    value: bytes
+    """The envelope as sent: with its publication ``sequence`` (CloudEvents' extension of that name)."""
+
+
+_TABLE = OutboxEvent._meta.db_table
+
+
+def _pending(limit: int) -> list[PendingEvent]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT id, event_id, event_type, topic, key, (envelope || jsonb_build_object(%s, id))::text
+            FROM {_TABLE} WHERE sent_at IS NULL ORDER BY id LIMIT %s
+            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
+            [SEQUENCE_ATTRIBUTE, limit],
+        )
+        return [PendingEvent(*row[:5], value=row[5].encode()) for row in cursor.fetchall()]
+
+
+def _send_and_mark(rows: list[PendingEvent]) -> tuple[list[PendingEvent], list[PendingEvent]]:
     acked, error = _send(rows)
-    failed = [r for r in rows if r not in acked]
-    for row in failed:
-        row.attempts += 1
-        row.last_error = error[:2000]
+    failed = rows[len(acked) :]
     # Each a statement of its own (autocommit): the two facts need no transaction together.
-    if acked:
-        OutboxEvent.objects.filter(id__in=[r.id for r in acked]).update(sent_at=timezone.now())
-    if failed:
-        OutboxEvent.objects.bulk_update(failed, ["attempts", "last_error"])
+    with connection.cursor() as cursor:
+        if acked:
+            cursor.execute(
+                f"UPDATE {_TABLE} SET sent_at = now() WHERE id = ANY(%s)",  # nosec B608 # the model's own table
+                [[row.id for row in acked]],
+            )
+        if failed:
+            cursor.execute(
+                f"UPDATE {_TABLE} SET attempts = attempts + 1, last_error = %s WHERE id = ANY(%s)",  # nosec B608 # the model's own table
+                [error[:2000], [row.id for row in failed]],
+            )
     return acked, failed
+
+
+def try_relay_lock() -> bool:
+    """Take the service's relay lock for this connection's session, if no other relay holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RELAY_LOCK_ID])
+        return bool(cursor.fetchone()[0])
+
+
+def release_relay_lock() -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_RELAY_LOCK_ID])
+    except Error:  # the connection broke: the server released the lock with it
+        logger.warning("could not release the relay lock; its connection is gone")
 
 
 @contextmanager
 def _relay_lock() -> Iterator[bool]:
     """Hold the service's relay lock for the block (a session lock: no transaction stays open)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RELAY_LOCK_ID])
-        held = bool(cursor.fetchone()[0])
+    held = try_relay_lock()
     try:
         yield held
     finally:
         if held:
-            try:
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [_RELAY_LOCK_ID])
-            except Error:  # the connection broke: the server released the lock with it
-                logger.warning("could not release the relay lock; its connection is gone")
+            release_relay_lock()
 
 
-def _send(rows: list[OutboxEvent]) -> tuple[list[OutboxEvent], str]:
+def _send(rows: list[PendingEvent]) -> tuple[list[PendingEvent], str]:
     """Send rows and wait for the broker; return the acknowledged prefix and the error that stopped it."""
+    messages = [Message(row.topic, row.key.encode(), row.value, routing_headers(row.event_type, row.event_id)) for row in rows]
     try:
-        producer = get_producer()
-        futures = [
-            producer.send(
-                row.topic,
-                key=row.key.encode(),
-                value=_encode(row),
-                headers=routing_headers(row.event_type, row.event_id),
-            )
-            for row in rows
-        ]
-        producer.flush(timeout=settings.KAFKA_REQUEST_TIMEOUT_MS / 1000)
+        sent, error = get_producer().send_all(messages, timeout=settings.KAFKA_REQUEST_TIMEOUT_MS / 1000)
     except Exception as exc:  # noqa: BLE001 - any client failure leaves the rows pending
+        sent, error = 0, repr(exc)
+    if sent < len(rows):
         discard_producer()
-        logger.warning("outbox relay could not reach Kafka: %s", exc.__class__.__name__)
-        return [], repr(exc)
-    acked: list[OutboxEvent] = []
-    for row, future in zip(rows, futures, strict=True):
-        if not (future.is_done and future.succeeded()):
-            discard_producer()
-            error = repr(future.exception) if future.is_done else "not acknowledged in time"
-            logger.warning("outbox relay stopped at event %s: %s", row.event_id, error)
-            return acked, error
-        acked.append(row)
-    return acked, ""
-
-
-def _encode(row: OutboxEvent) -> bytes:
-    """The envelope as sent: with its publication ``sequence`` (CloudEvents' extension of that name)."""
-    return json.dumps({**row.envelope, SEQUENCE_ATTRIBUTE: row.id}, separators=(",", ":")).encode()
+        logger.warning("outbox relay stopped at event %s: %s", rows[sent].event_id, error)
+    return rows[:sent], error
 
 
 def publication_sequence(event: CloudEvent) -> int | None:
