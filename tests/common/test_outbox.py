@@ -225,6 +225,16 @@ class TestRelayProcess:
     def test_keeps_the_relay_lock_so_the_sweep_does_nothing_while_it_runs(self, kafka_topic, relay):
         wait_until(lambda: relay_pending().skipped_locked, timeout=5, what="the relay process holding the lock")
 
+    def test_replay_outbox_hands_the_events_to_the_running_relay(self, kafka_topic, relay, capsys):
+        from django.core.management import call_command
+
+        row = publish_one(kafka_topic)
+        wait_until(lambda: all_sent([row]), timeout=5, what="the event sent")
+        call_command("replay_outbox", "--since", "1h")
+        assert "replayed 1 event(s)" in capsys.readouterr().out
+        ids = [json.loads(r.value)["id"] for r in read_topic(kafka_topic, expect=2)]
+        assert ids.count(str(row.event_id)) == 2
+
     def test_a_standby_takes_over_when_the_relay_stops(self, kafka_topic, relay):
         standby = OutboxRelay(sweep_seconds=30, retry_seconds=0.2)
         thread = threading.Thread(target=lambda: (standby.run(), connection.close()))

@@ -21,6 +21,8 @@ class Command(BaseCommand):
             raise CommandError(f"--since: {exc}") from exc
         count = replay_since(start)
         result = relay_pending()
-        self.stdout.write(
-            f"replayed {count} event(s) created since {start.isoformat()}; sent {result.sent}, failed {result.failed}"
-        )
+        if result.skipped_locked:
+            sending = "the running relay process sends them"
+        else:
+            sending = f"sent {result.sent}, failed {result.failed}"
+        self.stdout.write(f"replayed {count} event(s) created since {start.isoformat()}; {sending}")
