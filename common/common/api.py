@@ -22,6 +22,7 @@ from django.views.defaults import page_not_found, server_error
 from django_redis.exceptions import ConnectionInterrupted
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.renderers import JSONRenderer
 from pydantic import create_model
 
 from common.celery import DATABASE_UNAVAILABLE
@@ -38,11 +39,16 @@ BACKING_SERVICE_UNAVAILABLE = (
     kombu.exceptions.OperationalError,
 )
 API_PREFIX = "/api/"
+# How every API of the platform writes its answers (ninja's default, named so an endpoint that keeps a
+# rendered answer renders it the same way).
+RENDERER = JSONRenderer()
 
 
 def create_api(*, title: str, description: str) -> NinjaAPI:
     """An API under ``/api/v1/`` with OpenAPI at ``/api/v1/openapi.json`` and docs at ``/api/v1/docs``."""
-    api = NinjaAPI(title=title, version="1", description=description, urls_namespace="api-v1", throttle=RateLimit())
+    api = NinjaAPI(
+        title=title, version="1", description=description, urls_namespace="api-v1", throttle=RateLimit(), renderer=RENDERER
+    )
 
     def error(request: HttpRequest, exc: DomainError) -> HttpResponse:
         return api.create_response(request, exc.body(), status=exc.status)
@@ -82,6 +88,16 @@ def create_api(*, title: str, description: str) -> NinjaAPI:
         return _server_error_response(exc)
 
     return api
+
+
+def rendered(request: HttpRequest, schema: type[Schema], obj: Any) -> str:
+    """``obj`` as an endpoint declaring ``schema`` for its 200 answers it (to keep the answer, e.g. in a cache)."""
+    return RENDERER.render(request, schema.from_orm(obj).model_dump(), response_status=200)
+
+
+def rendered_response(body: str) -> HttpResponse:
+    """A 200 answer of an endpoint that kept its rendered body."""
+    return HttpResponse(body, content_type=f"{RENDERER.media_type}; charset={RENDERER.charset}")
 
 
 def error_responses(*codes: ErrorCode) -> dict[int, Any]:

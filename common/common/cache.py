@@ -40,14 +40,20 @@ class TokenCache:
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    def get_or_load(self, object_id: uuid.UUID, load: Callable[[], T | None]) -> T | None:
-        """The cached object, or ``load()`` stored for next time (nothing is cached for None)."""
+    def get_or_load(
+        self, object_id: uuid.UUID, load: Callable[[], T | None], *, fresh: Callable[[T], bool] | None = None
+    ) -> T | None:
+        """The cached object, or ``load()`` stored for next time (nothing is cached for None).
+
+        ``fresh``: whether a cached object still holds (for one that goes out of date with time, not
+        only with a change); one that does not counts as a miss.
+        """
         token_key, entry_key = self._token_key(object_id), self._entry_key(object_id)
         try:
             _replace_unreplaced_tokens()
             found = cache.get_many([token_key, entry_key])
             token, entry = found.get(token_key), found.get(entry_key)
-            if token is not None and entry is not None and entry[0] == token:
+            if token is not None and entry is not None and entry[0] == token and (fresh is None or fresh(entry[1])):
                 return entry[1]
             # Before loading: a change that commits while we load replaces this token, so our entry is never served.
             token = token or self._new_token(token_key)

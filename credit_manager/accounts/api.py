@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 
 from accounts import selectors
 from accounts.schemas import AccountOut
-from common.api import error_responses
+from common.api import error_responses, rendered, rendered_response
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import ErrorCode
 from common.pagination import Pagination
@@ -24,5 +24,7 @@ def list_accounts(request: HttpRequest, user_id: uuid.UUID | None = None):
 
 @router.get("/{account_id}", response={200: AccountOut, **error_responses(ErrorCode.ACCOUNT_NOT_FOUND)})
 def get_account(request: HttpRequest, account_id: uuid.UUID):
-    """The account summary: status, limit, balance, available and the decision behind them (cached)."""
-    return selectors.account_get(account_id=account_id)
+    """The account summary: status, limit, balance, available and the decision behind them (the cache
+    keeps the answer as rendered, not the row)."""
+    body = selectors.account_rendered(account_id=account_id, render=lambda account: rendered(request, AccountOut, account))
+    return rendered_response(body)

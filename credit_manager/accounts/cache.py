@@ -1,4 +1,7 @@
-"""The account summary cache: ``GET /accounts/{id}`` is hot; every change invalidates it after commit."""
+"""The account summary cache: ``GET /accounts/{id}`` is hot; every change invalidates it after commit.
+
+It keeps the endpoint's answer (and until when it holds: the next hold's expiry), not the row.
+"""
 
 from common.cache import TokenCache
 

@@ -131,6 +131,13 @@ class CreditAccount(models.Model):
         return sum((Decimal(amount) for amount, expires_at in self.holds.values() if parse_datetime(expires_at) > now), ZERO)
 
     @property
+    def next_hold_expiry(self) -> datetime | None:
+        """When the next hold in force expires (None: none is): what the account shows changes then, unwritten."""
+        now = timezone.now()
+        in_force = (expiry for _, expires_at in self.holds.values() if (expiry := parse_datetime(expires_at)) > now)
+        return min(in_force, default=None)
+
+    @property
     def available(self) -> Decimal:
         return max(self.credit_limit - self.balance - self.held_in_force, ZERO)
 

@@ -6,7 +6,6 @@ import uuid
 import pytest
 from support import onboard, post, purchase
 
-from accounts import selectors
 from accounts.cache import cached_account
 from accounts.models import CreditAccount
 
@@ -83,10 +82,17 @@ class TestCache:
             old = CreditAccount.objects.get(id=active_account.id)
             with django_capture_on_commit_callbacks(execute=True):  # a purchase commits while this reader is busy
                 post(client, active_account, purchase("250.00"))
-            return old
+            return None, f"balance {old.balance}"
 
-        assert cached_account(active_account.id, slow_reader).balance == 0  # this reader saw the old state...
-        assert selectors.account_get(account_id=active_account.id).balance == 250  # ...nobody after it does
+        assert cached_account(active_account.id, slow_reader) == (None, "balance 0.00")  # this reader saw the old state...
+        assert client.get(f"/api/v1/accounts/{active_account.id}").json()["balance"] == "250.00"  # ...nobody after it does
+
+    def test_the_cached_answer_is_the_one_every_account_endpoint_gives(self, client, active_account):
+        listed = client.get(f"/api/v1/accounts?user_id={active_account.user_id}").json()["items"]
+        first, cached = (client.get(f"/api/v1/accounts/{active_account.id}") for _ in range(2))
+        assert first.content == cached.content
+        assert first.json() == listed[0]
+        assert cached["Content-Type"] == "application/json; charset=utf-8"
 
 
 class TestDecisionHistory:

@@ -336,10 +336,11 @@ class TestExpiry:
         expires_at = _expires(authorization)
         with time_machine.travel(expires_at - timedelta(microseconds=1), tick=False):
             assert figures(active_account) == ("0.00", "100.00", "15900.00")
+            assert client.get(f"/api/v1/accounts/{active_account.id}").json()["available"] == "15900.00"  # cached now
             assert expire_due_holds() == 0
         with time_machine.travel(expires_at, tick=False):
             assert figures(active_account) == ("0.00", "0.00", "16000.00")
-            assert client.get(f"/api/v1/accounts/{active_account.id}").json()["available"] == "16000.00"
+            assert client.get(f"/api/v1/accounts/{active_account.id}").json()["available"] == "16000.00", "served stale"
             assert Authorization.objects.get(id=authorization["id"]).status == "pending"  # not swept yet
             assert expire_due_holds() == 1
             assert expire_due_holds() == 0

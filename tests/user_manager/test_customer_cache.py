@@ -61,7 +61,24 @@ class TestInvalidatedOnEveryChange:
         def load_then_lose_the_race():
             stale = Customer.objects.get(id=created["id"])
             update_customer(customer_id=created["id"], full_name="Ana Lima")  # commits and invalidates meanwhile
-            return stale
+            return stale.full_name
 
-        assert cached_customer(created["id"], load_then_lose_the_race).full_name == "Ana Maria Silva"
+        assert cached_customer(created["id"], load_then_lose_the_race) == "Ana Maria Silva"
         assert get(reader, created["id"])["full_name"] == "Ana Lima"
+
+
+class TestTheCachedAnswer:
+    def test_is_the_answer_every_customer_endpoint_gives_byte_for_byte(self, create_customer, reader, writer):
+        created = create_customer()
+        deliver(credit_event(created["id"], version=1, status="active"))
+        changed = writer.patch(f"/api/v1/users/{created['id']}", {"full_name": "Ana Lima"}, content_type="application/json")
+        first, cached = (reader.get(f"/api/v1/users/{created['id']}") for _ in range(2))
+        assert first.content == cached.content == changed.content
+        assert first["ETag"] == cached["ETag"] == changed["ETag"] == '"2"'
+        assert cached["Content-Type"] == changed["Content-Type"]
+
+    def test_an_unknown_customer_is_a_404_and_nothing_is_cached(self, reader):
+        missing = "/api/v1/users/00000000-0000-0000-0000-000000000000"
+        for _ in range(2):
+            response = reader.get(missing)
+            assert response.status_code == 404 and response.json()["code"] == "CUSTOMER_NOT_FOUND"

@@ -12,7 +12,7 @@ from ninja import Header, Query, Router
 from ninja.pagination import paginate
 from pydantic.json_schema import SkipJsonSchema
 
-from common.api import error_responses
+from common.api import error_responses, rendered, rendered_response
 from common.apikeys.auth import ApiKeyAuth
 from common.errors import DomainError, ErrorCode
 from common.pagination import Pagination
@@ -49,8 +49,14 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]):
 
 
 @router.get("/{customer_id}", response={200: CustomerOut, **READ_ERRORS}, auth=READ)
-def get_customer(request: HttpRequest, response: HttpResponse, customer_id: uuid.UUID):
-    return _tagged(response, selectors.customer_get(customer_id=customer_id))
+def get_customer(request: HttpRequest, customer_id: uuid.UUID):
+    """Answered as it was rendered when the customer last changed (the cache keeps the answer, not the row)."""
+    version, body = selectors.customer_rendered(
+        customer_id=customer_id, render=lambda customer: (customer.version, rendered(request, CustomerOut, customer))
+    )
+    response = rendered_response(body)
+    response["ETag"] = f'"{version}"'
+    return response
 
 
 @router.patch("/{customer_id}", response={200: CustomerOut, **UPDATE_ERRORS}, auth=WRITE)

@@ -1,4 +1,8 @@
-"""The customer cache: ``GET /users/{id}`` is hot; every change invalidates it after commit."""
+"""The customer cache: ``GET /users/{id}`` is hot; every change invalidates it after commit.
+
+It keeps the endpoint's answer (the customer's version and its JSON), not the row: a hit then
+costs neither rebuilding a model nor rendering it.
+"""
 
 from common.cache import TokenCache
 
