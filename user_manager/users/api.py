@@ -54,9 +54,7 @@ def get_customer(request: HttpRequest, customer_id: uuid.UUID):
     version, body = selectors.customer_rendered(
         customer_id=customer_id, render=lambda customer: (customer.version, rendered(request, CustomerOut, customer))
     )
-    response = rendered_response(body)
-    response["ETag"] = f'"{version}"'
-    return response
+    return _tag(rendered_response(body), version)
 
 
 @router.patch("/{customer_id}", response={200: CustomerOut, **UPDATE_ERRORS}, auth=WRITE)
@@ -117,8 +115,13 @@ def _reason(payload: StatusChangeIn | None) -> str:
 
 
 def _tagged(response: HttpResponse, customer: Customer) -> Customer:
-    response["ETag"] = f'"{customer.version}"'
+    _tag(response, customer.version)
     return customer
+
+
+def _tag(response: HttpResponse, version: int) -> HttpResponse:
+    response["ETag"] = f'"{version}"'
+    return response
 
 
 def _version(if_match: str | None) -> int | None:
