@@ -25,18 +25,22 @@ an account can change:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet, Subquery
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
 from common.audit import services as audit
 from common.errors import DomainError, ErrorCode
-from common.events import CREDIT_TOPIC, Payload, new_event
+from common.events import CREDIT_TOPIC, CloudEvent, Payload, new_event
 from common.events.payloads import (
     CREDIT_ACCOUNT_CLOSED,
     CREDIT_ACCOUNT_FROZEN,
@@ -52,7 +56,7 @@ from common.events.payloads import (
     CustomerReference,
     DecisionSummary,
 )
-from common.outbox.services import publish
+from common.outbox.services import publish_all
 
 # An account open for business: its status follows the decision in force, and blocking freezes it.
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
@@ -312,9 +316,10 @@ def _announce_decision(account: CreditAccount, decision: AccountDecision, *, pre
         reason_codes=list(decision.reason_codes),
         policy_version=decision.policy_version,
     )
-    announce(account, CREDIT_ANALYSIS_COMPLETED, completed)
-    if account.credit_limit != previous_limit:
-        announce(account, CREDIT_LIMIT_CHANGED, CreditLimitChanged(**account_state(account), previous_limit=previous_limit))
+    with announced_together():
+        announce(account, CREDIT_ANALYSIS_COMPLETED, completed)
+        if account.credit_limit != previous_limit:
+            announce(account, CREDIT_LIMIT_CHANGED, CreditLimitChanged(**account_state(account), previous_limit=previous_limit))
 
 
 def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> None:
@@ -356,7 +361,69 @@ def _decision_summary(decision: AccountDecision | None) -> DecisionSummary | Non
 def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
     """Publish the account's event through the outbox, in the caller's transaction, keyed by its customer,
     and record it in the audit trail when an operator, an API key or another service's event made the
-    change (the event says what happened and what the account is after it)."""
-    audit.record(subject_type="account", subject_id=account.id, action=event_type, before=account.state_before, after=payload)
+    change (the event says what happened and what the account is after it).
+
+    Inside :func:`announced_together`, both are written when the block ends, with the other events of the block.
+    """
+    change = audit.Change(event_type, account.state_before, payload)
     account.state_before = account_state(account)
-    publish(new_event(event_type, subject=account.user_id, data=payload), topic=CREDIT_TOPIC, key=str(account.user_id))
+    event = new_event(event_type, subject=account.user_id, data=payload)
+    together = _announcing.get()
+    if together is None:
+        _write_announcements(account.id, account.user_id, [change], [event])
+        return
+    if _savepoints() != together.savepoints:
+        raise RuntimeError("announced inside a savepoint of an announced_together block: its rollback would keep the event")
+    together.add(account, change, event)
+
+
+@contextmanager
+def announced_together() -> Iterator[None]:
+    """Write the events the operations inside announce together: per account, one audit append and one
+    outbox insert, however many events (opening and analysing an account announce up to three).
+
+    The block is one unit of the caller's transaction (``atomic(savepoint=False)``): anything raised
+    inside rolls the transaction back, so no change commits without its events. Inside it an event may
+    not be announced within a savepoint (its rollback would keep the event): that raises RuntimeError.
+    A block inside another joins it.
+    """
+    if _announcing.get() is not None:
+        yield
+        return
+    with transaction.atomic(savepoint=False):
+        together = _Announcements(savepoints=_savepoints())
+        token = _announcing.set(together)
+        try:
+            yield
+        finally:
+            _announcing.reset(token)
+        for account_id, (user_id, changes, events) in together.by_account.items():
+            _write_announcements(account_id, user_id, changes, events)
+
+
+@dataclass
+class _Announcements:
+    """What an :func:`announced_together` block announced so far, by account, in order."""
+
+    savepoints: list[str]
+    by_account: dict[uuid.UUID, tuple[uuid.UUID, list[audit.Change], list[CloudEvent]]] = field(default_factory=dict)
+
+    def add(self, account: CreditAccount, change: audit.Change, event: CloudEvent) -> None:
+        _, changes, events = self.by_account.setdefault(account.id, (account.user_id, [], []))
+        changes.append(change)
+        events.append(event)
+
+
+_announcing: ContextVar[_Announcements | None] = ContextVar("announcing", default=None)
+
+
+def _savepoints() -> list[str]:
+    """The savepoints open on the connection (an atomic block without one counts as None)."""
+    return [savepoint for savepoint in connection.savepoint_ids if savepoint is not None]
+
+
+def _write_announcements(
+    account_id: uuid.UUID, user_id: uuid.UUID, changes: list[audit.Change], events: list[CloudEvent]
+) -> None:
+    audit.record_all(subject_type="account", subject_id=account_id, changes=changes)
+    publish_all(events, topic=CREDIT_TOPIC, key=str(user_id))

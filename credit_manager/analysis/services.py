@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import (
+    announced_together,
     follow_customer_status,
     lock_account,
     lock_account_of_customer,
@@ -63,7 +64,7 @@ def apply_customer_change(
     in order gives. Raises :class:`NotFound` when there is no account and the event cannot open one
     (an event published before events carried the whole state): it can apply once the account exists.
     """
-    with transaction.atomic(savepoint=False):  # run once per event inside its transaction: no savepoint needed
+    with announced_together():  # a unit of its event's transaction (no savepoint); its events written together
         account = lock_account_of_customer_if_any(user_id=user_id)
         if account is None:
             if birth_date is None or monthly_income is None:

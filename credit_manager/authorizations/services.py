@@ -31,6 +31,7 @@ from accounts.models import CreditAccount
 from accounts.services import (
     account_state,
     announce,
+    announced_together,
     hold_credit,
     lock_account,
     lock_account_if_any,
@@ -137,7 +138,7 @@ def capture(*, authorization_id: uuid.UUID, amount: Decimal, final: bool = True,
     expired authorization still takes captures (nothing is held any more). Either way the purchase
     may leave the account over its limit: the capture and the authorization are flagged.
     """
-    with transaction.atomic():
+    with transaction.atomic(), announced_together():
         authorization, account, now = _lock(authorization_id)
         if authorization.status != AuthorizationStatus.EXPIRED:
             _refuse_if_final(authorization)

@@ -1,9 +1,10 @@
 """Recording and verifying the audit trail.
 
 :func:`record` adds an entry in the caller's transaction (the change and its entry commit together
-or not at all) when the change has an actor; the subject's chain is extended under a lock of its
-head row (two statements: lock the head, then insert the entry and move the head). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's canonical
-JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
+or not at all) when the change has an actor (:func:`record_all`, several); the subject's chain is
+extended under a lock of its head row (two statements: lock the head, then insert the entries and
+move the head). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
+canonical JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
 without the key nobody can write a chain that verifies.
 """
 
@@ -13,9 +14,10 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -37,20 +39,40 @@ def record(
 
     ``before`` and ``after`` are dicts or pydantic models (an event's payload), stored as JSON.
     """
+    entries = record_all(subject_type=subject_type, subject_id=subject_id, changes=[Change(action, before, after)])
+    return entries[0] if entries else None
+
+
+class Change(NamedTuple):
+    """One change of a subject to record: what was done, and the subject before and after it."""
+
+    action: str
+    before: Recorded | None
+    after: Recorded | None
+
+
+def record_all(*, subject_type: str, subject_id: uuid.UUID, changes: Sequence[Change]) -> list[AuditEntry]:
+    """Like :func:`record`, for several changes of one subject in the order they happened: still two
+    statements, however many entries the chain grows by."""
     actor = current_actor()
-    if actor is None:
-        return None
+    if actor is None or not changes:
+        return []
     with transaction.atomic(savepoint=False):
-        head_id, sequence, previous_hash = _locked_head(subject_type, subject_id)
-        entry = AuditEntry(
-            subject_type=subject_type, subject_id=subject_id, sequence=sequence + 1, actor_type=actor.type,
-            actor_id=actor.id, actor_name=actor.name, action=action, request_id=actor.request_id,
-            before=_json(before), after=_json(after), created_at=timezone.now(), previous_hash=previous_hash,
-        )  # fmt: skip
-        entry.entry_hash = _hash(entry)
-        entry.id = _append(entry, head_id=head_id)
-        entry._state.adding = False
-    return entry
+        head_id, newest, previous_hash = _locked_head(subject_type, subject_id)
+        entries = []
+        for sequence, change in enumerate(changes, start=newest + 1):
+            entry = AuditEntry(
+                subject_type=subject_type, subject_id=subject_id, sequence=sequence, actor_type=actor.type,
+                actor_id=actor.id, actor_name=actor.name, action=change.action, request_id=actor.request_id,
+                before=_json(change.before), after=_json(change.after), created_at=timezone.now(),
+                previous_hash=previous_hash,
+            )  # fmt: skip
+            entry.entry_hash = previous_hash = _hash(entry)
+            entries.append(entry)
+        for entry, entry_id in zip(entries, _append(entries, head_id=head_id), strict=True):
+            entry.id = entry_id
+            entry._state.adding = False
+    return entries
 
 
 def _locked_head(subject_type: str, subject_id: uuid.UUID) -> tuple[int, int, str]:
@@ -76,23 +98,25 @@ _ENTRY_COLUMNS = (
 _JSON_COLUMNS = frozenset({"before", "after"})
 
 
-def _append(entry: AuditEntry, *, head_id: int) -> int:
-    """Insert the entry and move its subject's head to it, in one statement; the entry's id."""
+def _append(entries: list[AuditEntry], *, head_id: int) -> list[int]:
+    """Insert the entries and move their subject's head to the last, in one statement; their ids, in order."""
     values = [
         json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
+        for entry in entries
         for column, value in ((column, getattr(entry, column)) for column in _ENTRY_COLUMNS)
     ]
-    placeholders = ", ".join("%s::jsonb" if column in _JSON_COLUMNS else "%s" for column in _ENTRY_COLUMNS)
+    row = "(" + ", ".join("%s::jsonb" if column in _JSON_COLUMNS else "%s" for column in _ENTRY_COLUMNS) + ")"
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
             WITH entry AS (
-                INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES ({placeholders}) RETURNING id
+                INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES {", ".join([row] * len(entries))}
+                RETURNING id
             )
             UPDATE {AuditHead._meta.db_table} SET sequence = %s, entry_hash = %s WHERE id = %s
-            RETURNING (SELECT id FROM entry)
+            RETURNING (SELECT array_agg(id ORDER BY id) FROM entry)
             """,  # nosec B608 # only the models' own table and column names are interpolated; every value is a parameter
-            [*values, entry.sequence, entry.entry_hash, head_id],
+            [*values, entries[-1].sequence, entries[-1].entry_hash, head_id],
         )
         return cursor.fetchone()[0]
 

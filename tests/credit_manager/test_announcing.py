@@ -1,0 +1,69 @@
+"""How an account's events are written: in the change's transaction, and the events of one change
+together (one outbox insert, one audit append), never outliving a change that rolled back."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from support import events_of, onboard, user_created
+
+from accounts.models import CreditAccount
+from accounts.services import announced_together, follow_customer_status, freeze_account, lock_account
+from common.audit.actors import acting_for_event
+from common.audit.models import AuditEntry
+from common.audit.services import verify
+from common.messaging.tasks import process_event
+from common.outbox.models import OutboxEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def inserts_into(captured: CaptureQueriesContext, model) -> int:
+    into = f'INSERT INTO "{model._meta.db_table}"'
+    return sum(1 for query in captured.captured_queries if into in query["sql"] or into.replace('"', "") in query["sql"])
+
+
+def test_opening_and_analysing_an_account_writes_its_three_events_in_one_outbox_insert_and_one_audit_append():
+    event = user_created()
+    with CaptureQueriesContext(connection) as captured:
+        assert process_event.apply(args=[event.to_json()]).get() == "handled"
+    account = CreditAccount.objects.get(user_id=event.data["user_id"])
+    types = ["credit.account.opened", "credit.analysis.completed", "credit.limit.changed"]
+    assert [envelope["type"] for envelope in events_of(account)] == types
+    assert list(AuditEntry.objects.filter(subject_id=account.id).order_by("sequence").values_list("action", flat=True)) == types
+    assert verify() == (3, [])
+    assert (inserts_into(captured, OutboxEvent), inserts_into(captured, AuditEntry)) == (1, 1)
+
+
+def test_what_a_block_announced_is_not_written_when_the_block_fails():
+    account = onboard()
+    published = len(events_of(account))
+    with pytest.raises(RuntimeError, match="the network went away"), transaction.atomic():
+        with acting_for_event(event_id="e-1", source="user_manager", event_type="user.updated"), announced_together():
+            follow_customer_status(lock_account(account_id=account.id), customer_status="blocked")
+            raise RuntimeError("the network went away")
+    account.refresh_from_db()
+    assert account.status == "active"
+    assert len(events_of(account)) == published
+
+
+def test_an_event_announced_inside_a_savepoint_of_a_block_is_refused():
+    """A savepoint rolled back while the block went on would take the change and leave its event."""
+    account = onboard()
+    with pytest.raises(RuntimeError, match="inside a savepoint"), transaction.atomic(), announced_together():
+        with transaction.atomic():
+            freeze_account(user_id=account.user_id)
+    account.refresh_from_db()
+    assert account.status == "active"
+
+
+def test_blocks_inside_a_block_join_it():
+    account = onboard()
+    with transaction.atomic(), announced_together():
+        locked = lock_account(account_id=account.id)
+        follow_customer_status(locked, customer_status="blocked")
+        with announced_together():
+            follow_customer_status(locked, customer_status="active")
+    assert [envelope["type"] for envelope in events_of(account)][-2:] == ["credit.account.frozen", "credit.account.unfrozen"]
+    assert Decimal(events_of(account)[-1]["data"]["available"]) == account.credit_limit
