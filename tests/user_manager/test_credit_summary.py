@@ -198,6 +198,43 @@ class TestTheLatestDecisionComesWithEveryEvent:
         assert credit_of(reader, customer["id"])["last_decision"]["decided_at"] == at(3)
 
 
+class TestAnEventWithoutADecision:
+    """Published before events carried the latest decision: it says nothing about the decision."""
+
+    def test_keeps_the_decision_shown(self, create_customer, reader):
+        customer = create_customer()
+        deliver(
+            credit_event(
+                customer["id"], event_type=CREDIT_ANALYSIS_COMPLETED, version=1, status="active", credit_limit="1000.00",
+                last_decision=decision("approved", ("income_ok", "age_ok"), minutes=1), minutes=1,
+            ),
+            credit_event(
+                customer["id"], event_type=CREDIT_TRANSACTION_POSTED, version=2, status="active", credit_limit="1000.00",
+                balance="40.00", minutes=2,
+            ),
+        )  # fmt: skip
+        credit = credit_of(reader, customer["id"])
+        assert (credit["balance"], credit["updated_at"]) == ("40.00", at(2))
+        assert credit["last_decision"] == {"outcome": "approved", "reason_codes": ["income_ok", "age_ok"], "decided_at": at(1)}
+
+    def test_as_the_first_shows_no_decision(self, create_customer):
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1))
+        summary = CreditSummary.objects.get(customer_id=customer["id"])
+        decision_shown = [summary.last_decision_id, summary.last_decision_outcome, summary.last_decision_at]
+        assert decision_shown == [None, "", None] and summary.last_decision_reason_codes == []
+
+
+class TestClosedCustomers:
+    def test_still_show_their_account_as_credit_manager_closes_it(self, create_customer, writer, reader):
+        customer = create_customer()
+        deliver(credit_event(customer["id"], version=1, status="active", credit_limit="500.00", minutes=1))
+        closed = writer.post(f"/api/v1/users/{customer['id']}/close", {"reason": "moved abroad"}, content_type="application/json")
+        assert closed.json()["status"] == "closed"
+        deliver(credit_event(customer["id"], event_type=CREDIT_ACCOUNT_CLOSED, version=2, status="closed", minutes=2))
+        assert credit_of(reader, customer["id"])["status"] == "closed"
+
+
 class TestEventsForUnknownCustomers:
     def test_are_invalid_and_leave_no_trace(self):
         event = credit_event(str(uuid.uuid4()), version=1)
