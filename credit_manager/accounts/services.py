@@ -62,14 +62,18 @@ from common.outbox.services import publish_all
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 
 
-def open_account(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
+def open_account(
+    *, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal, reference: CustomerReference | None = None
+) -> CreditAccount:
     """Open the customer's credit account (pending until analysed) and announce it.
 
     For a customer its caller found without an account. The account is unique per customer, so of
     two concurrent openings for one customer only one can insert: the other's transaction fails on
     the unique key, and its retry finds the account.
     """
-    account = CreditAccount.objects.create(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+    account = CreditAccount.objects.create(
+        user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, **_reference_fields(reference)
+    )
     announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
     return account
 
@@ -161,18 +165,24 @@ def record_income(account: CreditAccount, *, monthly_income: Decimal) -> None:
 def record_customer_reference(account: CreditAccount, *, reference: CustomerReference) -> None:
     """How the back office finds and recognises the customer, as user_manager last described them: not a new
     version (nothing of the credit changed)."""
-    values = {
+    values = _reference_fields(reference)
+    changed = [field for field, value in values.items() if getattr(account, field) != value]
+    if changed:
+        for field in changed:
+            setattr(account, field, values[field])
+        _save(account, changed, new_version=False)
+
+
+def _reference_fields(reference: CustomerReference | None) -> dict[str, str]:
+    if reference is None:
+        return {}
+    return {
         "customer_name": reference.name,
         "customer_tax_id_masked": reference.tax_id_masked,
         "customer_email_masked": reference.email_masked,
         "customer_tax_id_digest": reference.tax_id_digest,
         "customer_email_digest": reference.email_digest,
     }
-    changed = [field for field, value in values.items() if getattr(account, field) != value]
-    if changed:
-        for field in changed:
-            setattr(account, field, values[field])
-        _save(account, changed, new_version=False)
 
 
 def put_decision_in_force(account: CreditAccount, *, decision: AccountDecision, limit: Decimal) -> None:

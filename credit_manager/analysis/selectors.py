@@ -39,15 +39,20 @@ def latest_decision(request: LimitRequest) -> CreditDecision | None:
     return max(request.decisions.all(), key=lambda decision: decision.created_at, default=None)
 
 
-def applicant_of(account: CreditAccount, *, policy: CreditPolicy, now: datetime) -> Applicant:
-    """What the policy looks at: the customer's age and income, and the account's history."""
+def applicant_of(account: CreditAccount, *, policy: CreditPolicy, now: datetime, opened_now: bool = False) -> Applicant:
+    """What the policy looks at: the customer's age and income, and the account's history (none to
+    read for an account ``opened_now``, by the caller's transaction)."""
+    history = None if opened_now else _history(account, policy=policy, now=now)
+    return Applicant(age=age_on(account.birth_date, now.date()), monthly_income=account.monthly_income, history=history)
+
+
+def _history(account: CreditAccount, *, policy: CreditPolicy, now: datetime) -> History | None:
     record = payment_record(
         account_id=account.id, periods=policy.history_periods, period_days=policy.history_period_days, now=now
     )
-    history = None
-    if record.has_transactions:
-        history = History(utilisation=_utilisation(account), due_periods=record.due_periods, paid_periods=record.paid_periods)
-    return Applicant(age=age_on(account.birth_date, now.date()), monthly_income=account.monthly_income, history=history)
+    if not record.has_transactions:
+        return None
+    return History(utilisation=_utilisation(account), due_periods=record.due_periods, paid_periods=record.paid_periods)
 
 
 def _utilisation(account: CreditAccount) -> Decimal:

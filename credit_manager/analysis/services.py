@@ -69,7 +69,7 @@ def apply_customer_change(
         if account is None:
             if birth_date is None or monthly_income is None:
                 raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND, "No credit account for this customer yet.")
-            account = onboard_customer(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+            account = onboard_customer(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, reference=reference)
         elif monthly_income is not None and monthly_income != account.monthly_income:
             _reanalyse(account, monthly_income=monthly_income)
         if reference is not None:
@@ -79,13 +79,15 @@ def apply_customer_change(
     return account
 
 
-def onboard_customer(*, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal) -> CreditAccount:
+def onboard_customer(
+    *, user_id: uuid.UUID, birth_date: date, monthly_income: Decimal, reference: CustomerReference | None = None
+) -> CreditAccount:
     """A new customer (its caller found no account): open the account and decide the credit.
 
     The account was inserted by this transaction, so it is already locked: no second read to lock it.
     """
     with transaction.atomic(savepoint=False):
-        account = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income)
+        account = open_account(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, reference=reference)
         analyse_account(account=account, trigger=Trigger.ONBOARDING)
     return account
 
@@ -111,7 +113,8 @@ def analyse_account(*, account: CreditAccount, trigger: Trigger) -> CreditDecisi
     a frozen account keeps its status and gets the new one when unfrozen.
     """
     policy = selectors.current_policy()
-    evaluation = evaluate(policy, selectors.applicant_of(account, policy=policy, now=timezone.now()))
+    applicant = selectors.applicant_of(account, policy=policy, now=timezone.now(), opened_now=trigger == Trigger.ONBOARDING)
+    evaluation = evaluate(policy, applicant)
     new_limit = max(evaluation.limit, account.balance)
     decision = _record(account, policy, evaluation, trigger=trigger, outcome=evaluation.outcome, granted_limit=new_limit)
     put_decision_in_force(account, decision=decision.as_account_decision(), limit=new_limit)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.utils import timezone
-from support import events_of, onboard, spend, user_created
+from support import customer_reference, events_of, onboard, spend, user_created
 
 from accounts.models import CreditAccount
 from analysis.models import CreditDecision, CreditPolicy
@@ -120,6 +120,19 @@ class TestOnboarding:
         assert sorted(outcomes) == (["handled", "stale"] if versioned else ["handled", "handled"])
         assert CreditAccount.objects.filter(user_id=user_id).count() == 1
         assert CreditDecision.objects.filter(account__user_id=user_id).count() == 1
+
+
+    def test_a_new_customer_costs_a_fixed_number_of_statements(self, django_assert_max_num_queries):
+        """Applying user.created (counted with the test's own savepoint around it): the inbox (versions,
+        processed event), looking for the account, the policy, opening the account with the customer's
+        reference, the decision, the account's limit, then its three events in one audit append (two
+        statements) and one outbox insert. Before 2026-12-03: 20 (an audit append and an outbox insert
+        per event, the reference saved apart, and the new account's empty ledger read)."""
+        event = user_created(reference=customer_reference("Ana Souza", tax_id="52998224725", email="ana@example.com"))
+        with django_assert_max_num_queries(12):
+            assert process_event.apply(args=[event.to_json()]).get() == "handled"
+        account = CreditAccount.objects.get(user_id=event.data["user_id"])
+        assert (account.status, account.customer_name) == ("active", "Ana Souza")
 
 
 class TestIncomeChange:
