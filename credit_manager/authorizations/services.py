@@ -51,6 +51,7 @@ from common.events.payloads import (
     CreditAuthorizationChanged,
 )
 from common.events.payloads import Merchant as MerchantPayload
+from common.transactions import atomic_change
 from ledger.models import LedgerTransaction
 from ledger.services import post_card_capture
 
@@ -75,7 +76,7 @@ def authorize(
     ``network_reference`` on the account again (a network retry) returns the first authorization and
     holds nothing more; with a different amount or merchant it is refused (``NETWORK_REFERENCE_REUSED``).
     """
-    with transaction.atomic():
+    with atomic_change():
         account = lock_account(account_id=account_id)
         retried = Authorization.objects.filter(account=account, network_reference=network_reference)
         existing = retried.prefetch_related(selectors.with_history()).first()  # the history only when found
@@ -112,7 +113,7 @@ def increment(*, authorization_id: uuid.UUID, amount: Decimal) -> Authorization:
     A declined increment is recorded in the history (and announced as ``credit.authorization.declined``
     with the authorization still pending); the authorization keeps what it held.
     """
-    with transaction.atomic():
+    with atomic_change():
         authorization, account, now = _lock(authorization_id)
         _refuse_if_final(authorization)
         refusal = refuse_credit(account, amount)
@@ -138,7 +139,7 @@ def capture(*, authorization_id: uuid.UUID, amount: Decimal, final: bool = True,
     expired authorization still takes captures (nothing is held any more). Either way the purchase
     may leave the account over its limit: the capture and the authorization are flagged.
     """
-    with transaction.atomic(), announced_together():
+    with atomic_change(), announced_together():
         authorization, account, now = _lock(authorization_id)
         if authorization.status != AuthorizationStatus.EXPIRED:
             _refuse_if_final(authorization)
@@ -180,7 +181,7 @@ def reverse(*, authorization_id: uuid.UUID, amount: Decimal | None = None, reaso
         raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
     if created_by is not None and not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, "A reversal by an operator needs a reason.")
-    with transaction.atomic():
+    with atomic_change():
         authorization, account, now = _lock(authorization_id)
         _refuse_if_final(authorization)
         released = authorization.held_amount if amount is None else amount

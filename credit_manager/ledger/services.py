@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import apply_posting, lock_account, refuse_credit
 from common.errors import DomainError, ErrorCode
+from common.transactions import atomic_change
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
 # What a customer posting does to the balance owed, and the counter account it is booked against.
@@ -46,7 +47,7 @@ def post_transaction(
     """
     type = TransactionType(type)
     direction, counter = CUSTOMER_POSTINGS[type]
-    with transaction.atomic():
+    with atomic_change():
         account = lock_account(account_id=account_id)
         refusal = refuse_credit(account, amount) if type == TransactionType.PURCHASE else None
         if refusal is not None:
@@ -93,7 +94,7 @@ def reverse_transaction(*, transaction_id: uuid.UUID, reason: str, created_by=No
     """
     if not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, "A reversal needs a reason.")
-    with transaction.atomic():
+    with atomic_change():
         original = LedgerTransaction.objects.filter(id=transaction_id).first()
         if original is None:
             raise DomainError(ErrorCode.TRANSACTION_NOT_FOUND)

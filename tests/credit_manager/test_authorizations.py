@@ -431,18 +431,19 @@ class TestAnswer:
         """Counted with the test's own savepoint around each request. Before issue 11's change: 19
         (approved), 18 (declined), 19 (increment), 25 (capture) and 19 (reversal): each answer was read
         back (2 statements) and a change looked up the authorization's account before locking it (1);
-        a capture wrote each of its two events apart (3 more statements)."""
+        a capture wrote each of its two events apart (3 more statements); and the idempotent request
+        and the change each took a savepoint (4 statements)."""
         authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
-        with django_assert_max_num_queries(17):
+        with django_assert_max_num_queries(13):
             authorization = approved(client, active_account, "100.00")
-        with django_assert_max_num_queries(16):
+        with django_assert_max_num_queries(12):
             assert request_authorization(client, active_account, "99999.00").status_code == 201
-        with django_assert_max_num_queries(17):
+        with django_assert_max_num_queries(13):
             assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201
-        with django_assert_max_num_queries(20):
+        with django_assert_max_num_queries(16):
             captured = change_authorization(client, authorization["id"], "captures", {"amount": "1.00", "final": False})
             assert captured.status_code == 201
-        with django_assert_max_num_queries(17):
+        with django_assert_max_num_queries(13):
             assert change_authorization(client, authorization["id"], "reversals").status_code == 201
 
 

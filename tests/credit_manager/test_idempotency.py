@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from support import onboard, post, purchase
 
@@ -145,3 +146,42 @@ def test_concurrent_duplicates_post_once_and_all_get_the_same_answer(api_client)
     assert len({r.content for r in responses}) == 1
     assert sum(r.has_header("Idempotent-Replayed") for r in responses) == 7
     assert LedgerTransaction.objects.count() == 1 and CreditAccount.objects.get().balance == Decimal("10.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_of_a_refused_request_all_get_the_one_refusal(api_client):
+    """A refusal rolls its transaction back, claim included, and is then kept under the key: a duplicate
+    that claimed the key meanwhile answers for it, and every request gets that answer."""
+    account = onboard()
+    client = api_client("credit:write")
+    barrier = threading.Barrier(6)
+    responses = []
+
+    def send():
+        try:
+            barrier.wait()
+            responses.append(post(client, account, purchase("16000.01"), key="too-much"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [r.status_code for r in responses] == [409] * 6
+    assert len({r.content for r in responses}) == 1 and b"INSUFFICIENT_CREDIT" in responses[0].content
+    assert sum(r.has_header("Idempotent-Replayed") for r in responses) == 5
+    assert IdempotencyRecord.objects.get(key="too-much").response_status == 409
+
+
+@pytest.mark.django_db
+def test_the_changes_of_an_idempotent_request_take_no_savepoint_of_their_own(client, active_account):
+    """The first error ends the request's transaction, so a purchase's changes need no savepoints (two
+    round trips each); the one counted here is the request's own, inside the test's transaction."""
+    post(client, active_account, purchase("1.00"))
+    with CaptureQueriesContext(connection) as captured:
+        assert post(client, active_account, purchase("10.00")).status_code == 201
+        assert post(client, active_account, purchase("99999.00")).status_code == 409
+    savepoints = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 3  # the purchase's block, the refusal's block, and the refusal kept after it

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from common.errors import DomainError, ErrorCode
 from common.idempotency.models import IdempotencyRecord
+from common.transactions import all_or_nothing
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -35,9 +36,11 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
     """Run ``operation`` once per key and answer every request carrying that key with its response.
 
     The key is claimed first (``INSERT ... ON CONFLICT DO NOTHING``), so a concurrent duplicate waits
-    on the unique key until the first request commits, then replays its response. Refusals of the
-    business (4xx :class:`DomainError`) are stored and replayed like successes; anything else
-    propagates and rolls the claim back.
+    on the unique key until the first request commits, then replays its response. The claim, the
+    operation and its answer commit together, in a transaction the first error ends, so the
+    operation's changes take no savepoints. Refusals of the business (4xx :class:`DomainError`) roll
+    that transaction back and are then kept under the key and replayed like successes; anything else
+    propagates and leaves no trace.
     """
     if not key:
         if required:
@@ -47,14 +50,34 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
         raise DomainError(ErrorCode.IDEMPOTENCY_KEY_INVALID, f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
     scope = _scope(request)
     fingerprint = _fingerprint(request.body)
+    refusal = None
+    with all_or_nothing():
+        replayed = _claim_or_replay(scope=scope, key=key, fingerprint=fingerprint)
+        if replayed is not None:
+            return replayed
+        try:
+            status, body = _encoded(*operation())
+        except DomainError as exc:
+            if exc.status >= 500:
+                raise
+            refusal = exc
+            transaction.set_rollback(True)  # what the operation wrote goes, and the claim with it
+        else:
+            _keep(scope=scope, key=key, status=status, body=body)
+    if refusal is not None:
+        return _keep_refusal(refusal, scope=scope, key=key, fingerprint=fingerprint)
+    return _response(status, body)
+
+
+def _keep_refusal(refusal: DomainError, *, scope: str, key: str, fingerprint: str) -> HttpResponse:
+    """Keep the refusal as the key's answer, in a transaction of its own: the operation's rolled back,
+    its claim with it. A request with the same key that answered meanwhile has the key's answer."""
     with transaction.atomic():
-        if not _claim(scope=scope, key=key, fingerprint=fingerprint):
-            record = IdempotencyRecord.objects.get(scope=scope, key=key)
-            if record.fingerprint != fingerprint:
-                raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
-            return _response(record.response_status, record.response_body, replayed=True)
-        status, body = _encoded(*_run(operation))
-        IdempotencyRecord.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body)
+        replayed = _claim_or_replay(scope=scope, key=key, fingerprint=fingerprint)
+        if replayed is not None:
+            return replayed
+        status, body = _encoded(refusal.status, refusal.body())
+        _keep(scope=scope, key=key, status=status, body=body)
     return _response(status, body)
 
 
@@ -65,14 +88,19 @@ def purge_expired(*, older_than: timedelta | None = None) -> int:
     return deleted
 
 
-def _run(operation: Operation) -> tuple[int, Any]:
-    try:
-        with transaction.atomic():
-            return operation()
-    except DomainError as exc:
-        if exc.status >= 500:
-            raise
-        return exc.status, exc.body()
+def _claim_or_replay(*, scope: str, key: str, fingerprint: str) -> HttpResponse | None:
+    """Claim the key for this request (None), or the answer it already has (``IDEMPOTENCY_KEY_REUSED``
+    for another body)."""
+    if _claim(scope=scope, key=key, fingerprint=fingerprint):
+        return None
+    record = IdempotencyRecord.objects.get(scope=scope, key=key)
+    if record.fingerprint != fingerprint:
+        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
+    return _response(record.response_status, record.response_body, replayed=True)
+
+
+def _keep(*, scope: str, key: str, status: int, body: str) -> None:
+    IdempotencyRecord.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body)
 
 
 def _claim(*, scope: str, key: str, fingerprint: str) -> bool:
