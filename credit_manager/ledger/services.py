@@ -165,6 +165,7 @@ def _post(
             LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
         ]
     )
+    LedgerTransaction.reversed_by.related.set_cached_value(posted, None)  # known without a query: nothing reverses it yet
     return posted
 
 

@@ -100,7 +100,14 @@ def _claim_or_replay(*, scope: str, key: str, fingerprint: str) -> HttpResponse 
 
 
 def _keep(*, scope: str, key: str, status: int, body: str) -> None:
-    IdempotencyRecord.objects.filter(scope=scope, key=key).update(response_status=status, response_body=body)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {IdempotencyRecord._meta.db_table} SET response_status = %s, response_body = %s
+            WHERE scope = %s AND key = %s
+            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
+            [status, body, scope, key],
+        )
 
 
 def _claim(*, scope: str, key: str, fingerprint: str) -> bool:
