@@ -226,6 +226,8 @@ def service_settings(
         "API_SCOPES": api_scopes,
         "API_KEY_CACHE_SECONDS": env.int("API_KEY_CACHE_SECONDS", default=60),
         "API_KEY_LOCAL_CACHE_SECONDS": env.float("API_KEY_LOCAL_CACHE_SECONDS", default=5),
+        # How long a process may answer a cached read from its own memory without asking Redis (0: never).
+        "CACHE_LOCAL_SECONDS": env.float("CACHE_LOCAL_SECONDS", default=10),
         "API_RETRY_AFTER_SECONDS": env.int("API_RETRY_AFTER_SECONDS", default=5),
         "CONSUMER_HEARTBEAT_MAX_AGE_SECONDS": env.int("CONSUMER_HEARTBEAT_MAX_AGE_SECONDS", default=60),
     }

@@ -243,14 +243,26 @@ def task_queue() -> TaskQueue:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
-    """Each test starts with an empty cache (Redis database of this suite) and no rate-limit lease taken from it."""
+    """Each test starts with an empty cache (Redis database of this suite, and this process's memory) and
+    no rate-limit lease taken from it."""
     from django.core.cache import cache
 
+    from common.process_memory import forget_everything
     from common.ratelimit import forget_leases
 
     cache.clear()
+    forget_everything()
     forget_leases()
     yield
+
+
+def announce_forget_from_another_process(memory: str, key: str) -> None:
+    """What ``ProcessMemory.announce_forget`` sends, as another process would (this one's memory untouched)."""
+    from django_redis import get_redis_connection
+
+    from common.process_memory import _channel
+
+    get_redis_connection("default").publish(_channel(), f"{memory} {key}")
 
 
 class Broker:

@@ -15,10 +15,9 @@ from django_redis import get_redis_connection
 
 from common.apikeys import services, usage
 from common.apikeys.models import ApiKey
-from common.apikeys.revocations import publish
 from common.apikeys.services import hash_key, issue_api_key, revoke_api_key
 from common.errors import DomainError, ErrorCode
-from common.testing import cache_away, wait_until
+from common.testing import announce_forget_from_another_process, cache_away, wait_until
 from common.testing_logs import every_log_line
 
 pytestmark = pytest.mark.django_db
@@ -149,7 +148,7 @@ class TestRevocation:
         client = client_with(raw_key)
         assert client.get(URL).status_code == 404
         revoked_behind_this_process(key)
-        publish(key.key_hash)
+        announce_forget_from_another_process("apikey", key.key_hash)
         wait_until(lambda: client.get(URL).status_code == 401, timeout=1, interval=0.05, what="the revocation to arrive")
 
     def test_a_lost_subscription_makes_this_process_forget_what_it_remembered(self, settings):

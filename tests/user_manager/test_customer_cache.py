@@ -1,8 +1,12 @@
-"""GET /api/v1/users/{id} is served from Redis, and a changed customer is never served stale."""
+"""GET /api/v1/users/{id} is served from this process's memory or Redis, and a changed customer is never
+served stale once its change is announced."""
 
 import pytest
 from customer_data import credit_event, deliver
+from django.core.cache import cache
+from django_redis import get_redis_connection
 
+from common.testing import announce_forget_from_another_process, wait_until
 from users.cache import cached_customer
 from users.models import Customer
 from users.services import update_customer
@@ -23,6 +27,37 @@ class TestServedFromTheCache:
         # A write that skips the services (and so the invalidation) shows whether the cache answers.
         Customer.objects.filter(id=created["id"]).update(full_name="Changed Behind The Back")
         assert get(reader, created["id"])["full_name"] == "Ana Maria Silva"
+
+
+class TestServedFromThisProcesssMemory:
+    def test_a_hot_customer_is_answered_without_asking_redis(self, create_customer, reader):
+        created = create_customer(full_name="Ana Maria Silva")
+        get(reader, created["id"])
+        cache.clear()  # Redis forgot everything; this process did not
+        Customer.objects.filter(id=created["id"]).update(full_name="Changed Behind The Back")
+        assert get(reader, created["id"])["full_name"] == "Ana Maria Silva"
+
+    def test_a_change_announced_by_another_process_is_dropped_here(self, create_customer, reader):
+        created = create_customer(full_name="Ana Maria Silva")
+        get(reader, created["id"])
+        # Another process's change: committed, its token replaced in Redis, then announced.
+        Customer.objects.filter(id=created["id"]).update(full_name="Ana Lima")
+        cache.delete(f"customer:{created['id']}:token")
+        assert get(reader, created["id"])["full_name"] == "Ana Maria Silva", "not announced yet"
+        announce_forget_from_another_process("cache:customer", f"customer:{created['id']}")
+        wait_until(
+            lambda: get(reader, created["id"])["full_name"] == "Ana Lima", timeout=1, interval=0.05, what="the announcement"
+        )
+
+    def test_nothing_is_answered_from_memory_once_announcements_may_have_been_missed(self, create_customer, reader):
+        created = create_customer(full_name="Ana Maria Silva")
+        get(reader, created["id"])
+        Customer.objects.filter(id=created["id"]).update(full_name="Ana Lima")
+        cache.delete(f"customer:{created['id']}:token")
+        get_redis_connection("default").client_kill_filter(_type="pubsub")  # the listener subscribes again
+        wait_until(
+            lambda: get(reader, created["id"])["full_name"] == "Ana Lima", timeout=5, interval=0.1, what="a new subscription"
+        )
 
 
 class TestInvalidatedOnEveryChange:

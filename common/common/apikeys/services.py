@@ -2,8 +2,8 @@
 
 A key is checked in three places, nearest first: this process's memory (``common.apikeys.memory``), then
 Redis (``API_KEY_CACHE_SECONDS``), then the database. Expiry is checked on every use, wherever the key
-came from. Revoking drops the key from every process's memory (``common.apikeys.revocations``) and
-leaves a refusal in Redis.
+came from. Revoking drops the key from every process's memory (announced through Redis) and leaves a
+refusal in Redis.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from common.apikeys import memory, revocations, usage
+from common.apikeys import usage
 from common.apikeys.caller import Caller
+from common.apikeys.memory import accepted_keys
 from common.apikeys.models import ApiKey
 from common.errors import DomainError, ErrorCode
 
@@ -74,11 +75,11 @@ def revoke_api_key(*, key: ApiKey) -> bool:
     if ApiKey.objects.filter(id=key.id, revoked_at__isnull=True).update(revoked_at=timezone.now()):
         logger.info("API key %s revoked (id %s)", key.prefix, key.id)
     key.refresh_from_db(fields=["revoked_at"])
-    memory.forget(key.key_hash)
+    accepted_keys.forget(key.key_hash)
     try:
         # A refusal, not a deletion: a lookup that read the key just before cannot cache it again (it only `add`s).
         cache.set(_cache_key(key.key_hash), False, settings.API_KEY_CACHE_SECONDS)
-        revocations.publish(key.key_hash)
+        accepted_keys.announce_forget(key.key_hash)
     except Exception as exc:  # noqa: BLE001 - revoked in the database; the caches forget it in their own time
         logger.warning(
             "API key %s revoked, but not every process could be told (%s): it may work up to API_KEY_CACHE_SECONDS",
@@ -92,7 +93,7 @@ def revoke_api_key(*, key: ApiKey) -> bool:
 def authenticate(raw_key: str) -> Caller | None:
     """The caller behind a raw key, or None for an unknown, revoked or expired key."""
     digest = hash_key(raw_key)
-    caller = memory.recall(digest) or _look_up(digest)
+    caller = accepted_keys.recall(digest) or _look_up(digest)
     if caller is None or caller.expired(timezone.now()):
         return None
     usage.record_use(caller)
@@ -101,9 +102,7 @@ def authenticate(raw_key: str) -> Caller | None:
 
 def _look_up(digest: str) -> Caller | None:
     """The key from Redis or the database, remembered by this process when accepted."""
-    if settings.API_KEY_LOCAL_CACHE_SECONDS > 0:
-        revocations.ensure_listening()
-    since_generation = memory.generation()
+    since_generation = accepted_keys.generation()
     caller = _cached_caller(digest)
     if caller is None:
         key = ApiKey.objects.filter(key_hash=digest, revoked_at__isnull=True).only("id", "name", "scopes", "expires_at").first()
@@ -111,7 +110,7 @@ def _look_up(digest: str) -> Caller | None:
         _cache_caller(digest, caller)
     if not caller:
         return None
-    memory.remember(digest, caller, since_generation=since_generation)
+    accepted_keys.remember(digest, caller, since_generation=since_generation)
     return caller
 
 
