@@ -428,7 +428,7 @@ _announcing: ContextVar[_Announcements | None] = ContextVar("announcing", defaul
 
 
 def _savepoints() -> list[str]:
-    """The savepoints open on the connection (an atomic block without one counts as None)."""
+    """The savepoints open on the connection (Django notes an atomic block that took none as None)."""
     return [savepoint for savepoint in connection.savepoint_ids if savepoint is not None]
 
 

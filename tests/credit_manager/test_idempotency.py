@@ -123,25 +123,30 @@ class TestRetention:
         assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_post_once_and_all_get_the_same_answer(api_client):
-    account = onboard()
-    client = api_client("credit:write")
-    barrier = threading.Barrier(8)
-    responses = []
+def sent_at_once(count: int, send) -> list:
+    """The responses of ``count`` threads (each with its own database connection) calling ``send`` together."""
+    barrier, responses = threading.Barrier(count), []
 
-    def send():
+    def one():
         try:
             barrier.wait()
-            responses.append(post(client, account, purchase("10.00"), key="same-click"))
+            responses.append(send())
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=send) for _ in range(8)]
+    threads = [threading.Thread(target=one) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_post_once_and_all_get_the_same_answer(api_client):
+    account = onboard()
+    client = api_client("credit:write")
+    responses = sent_at_once(8, lambda: post(client, account, purchase("10.00"), key="same-click"))
     assert [r.status_code for r in responses] == [201] * 8
     assert len({r.content for r in responses}) == 1
     assert sum(r.has_header("Idempotent-Replayed") for r in responses) == 7
@@ -154,21 +159,7 @@ def test_concurrent_duplicates_of_a_refused_request_all_get_the_one_refusal(api_
     that claimed the key meanwhile answers for it, and every request gets that answer."""
     account = onboard()
     client = api_client("credit:write")
-    barrier = threading.Barrier(6)
-    responses = []
-
-    def send():
-        try:
-            barrier.wait()
-            responses.append(post(client, account, purchase("16000.01"), key="too-much"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = sent_at_once(6, lambda: post(client, account, purchase("16000.01"), key="too-much"))
     assert [r.status_code for r in responses] == [409] * 6
     assert len({r.content for r in responses}) == 1 and b"INSUFFICIENT_CREDIT" in responses[0].content
     assert sum(r.has_header("Idempotent-Replayed") for r in responses) == 5
