@@ -47,6 +47,8 @@ class ProcessMemory(Generic[T]):
     ) -> None:
         if _SEPARATOR in name:
             raise ValueError(f"a memory's name has no {_SEPARATOR!r}")
+        if name in _memories:  # the listener would make only one of the two forget
+            raise ValueError(f"there is already a memory named {name!r}")
         self.name = name
         self.seconds = seconds
         self.max_entries = max_entries
