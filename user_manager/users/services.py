@@ -56,6 +56,8 @@ def register_customer(
             _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)))
     except IntegrityError as exc:
         raise _conflict(exc) from exc
+    # Known without a query: no credit event has summarised a new customer's credit yet.
+    Customer._meta.get_field("credit_summary").set_cached_value(customer, None)
     return customer
 
 
