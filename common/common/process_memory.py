@@ -42,9 +42,7 @@ _memories: dict[str, ProcessMemory] = {}
 class ProcessMemory(Generic[T]):
     """Objects of one kind this process read a moment ago, by key."""
 
-    def __init__(
-        self, name: str, *, seconds: Callable[[], float], max_entries: int, only_while_listening: bool = False
-    ) -> None:
+    def __init__(self, name: str, *, seconds: Callable[[], float], max_entries: int, only_while_listening: bool = False) -> None:
         if _SEPARATOR in name:
             raise ValueError(f"a memory's name has no {_SEPARATOR!r}")
         if name in _memories:  # the listener would make only one of the two forget
@@ -95,13 +93,18 @@ class ProcessMemory(Generic[T]):
             self._entries.clear()
 
     def announce_forget(self, key: str) -> None:
-        """Make every process (this one at once) drop ``key``; raises when Redis is away."""
-        self.forget(key)
-        get_redis_connection("default").publish(_channel(), f"{self.name}{_SEPARATOR}{key}")
+        """Make every process drop ``key`` (this one too, when the announcement comes back to it); raises
+        when Redis is away. A change forgets it here first (:meth:`forget`), where Redis cannot fail it."""
+        announce_forget(self.name, key)
 
     def _start_afresh(self) -> None:
         self._lock = threading.Lock()
         self._entries.clear()
+
+
+def announce_forget(memory: str, key: str) -> None:
+    """Tell every process listening (this one included) to drop ``key`` from the memory named ``memory``."""
+    get_redis_connection("default").publish(_channel(), f"{memory}{_SEPARATOR}{key}")
 
 
 def forget_everything() -> None:

@@ -256,15 +256,6 @@ def _fresh_cache() -> Iterator[None]:
     yield
 
 
-def announce_forget_from_another_process(memory: str, key: str) -> None:
-    """What ``ProcessMemory.announce_forget`` sends, as another process would (this one's memory untouched)."""
-    from django_redis import get_redis_connection
-
-    from common.process_memory import _channel
-
-    get_redis_connection("default").publish(_channel(), f"{memory} {key}")
-
-
 class Broker:
     """A tansu broker of the test's own (memory only): killing it loses all it held, as a real outage would."""
 

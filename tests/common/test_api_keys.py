@@ -17,7 +17,8 @@ from common.apikeys import services, usage
 from common.apikeys.models import ApiKey
 from common.apikeys.services import hash_key, issue_api_key, revoke_api_key
 from common.errors import DomainError, ErrorCode
-from common.testing import announce_forget_from_another_process, cache_away, wait_until
+from common.process_memory import announce_forget
+from common.testing import cache_away, wait_until
 from common.testing_logs import every_log_line
 
 pytestmark = pytest.mark.django_db
@@ -148,7 +149,7 @@ class TestRevocation:
         client = client_with(raw_key)
         assert client.get(URL).status_code == 404
         revoked_behind_this_process(key)
-        announce_forget_from_another_process("apikey", key.key_hash)
+        announce_forget("apikey", key.key_hash)  # as the revoking process does
         wait_until(lambda: client.get(URL).status_code == 401, timeout=1, interval=0.05, what="the revocation to arrive")
 
     def test_a_lost_subscription_makes_this_process_forget_what_it_remembered(self, settings):

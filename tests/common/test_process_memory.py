@@ -9,7 +9,7 @@ import pytest
 from django_redis import get_redis_connection
 
 from common.process_memory import ProcessMemory, ensure_listening
-from common.testing import announce_forget_from_another_process, wait_until
+from common.testing import wait_until
 
 _names = (f"test-memory-{n}" for n in itertools.count())
 
@@ -58,7 +58,7 @@ def test_a_full_memory_starts_over_rather_than_grow():
 def test_a_forget_announced_by_another_process_reaches_this_one():
     kept = memory()
     remembered(kept, "k", "v")
-    announce_forget_from_another_process(kept.name, "k")
+    kept.announce_forget("k")  # only the announcement coming back makes this process forget
     wait_until(lambda: kept.recall("k") is None, timeout=1, interval=0.02, what="the announcement")
 
 

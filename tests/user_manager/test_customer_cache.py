@@ -6,7 +6,8 @@ from customer_data import credit_event, deliver
 from django.core.cache import cache
 from django_redis import get_redis_connection
 
-from common.testing import announce_forget_from_another_process, wait_until
+from common.process_memory import announce_forget
+from common.testing import wait_until
 from users.cache import cached_customer
 from users.models import Customer
 from users.services import update_customer
@@ -44,7 +45,7 @@ class TestServedFromThisProcesssMemory:
         Customer.objects.filter(id=created["id"]).update(full_name="Ana Lima")
         cache.delete(f"customer:{created['id']}:token")
         assert get(reader, created["id"])["full_name"] == "Ana Maria Silva", "not announced yet"
-        announce_forget_from_another_process("cache:customer", f"customer:{created['id']}")
+        announce_forget("cache:customer", f"customer:{created['id']}")  # as the changing process does
         wait_until(
             lambda: get(reader, created["id"])["full_name"] == "Ana Lima", timeout=1, interval=0.05, what="the announcement"
         )
