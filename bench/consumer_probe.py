@@ -2,7 +2,7 @@
 ``python -m bench.consumer_probe --topic T --events N --run R`` prints one JSON line.
 
 It pre-produces ``N`` valid ``user.created`` events (unique ids) into a fresh topic, then reads them
-from the earliest offset with new consumer groups, twice:
+from the earliest offset with new consumer groups, in a few alternating rounds (``--rounds``) of:
 
 - raw: a kafka-python consumer made by ``create_consumer`` (the service's own settings), committing
   after each poll and doing nothing else with the messages;
@@ -11,12 +11,13 @@ from the earliest offset with new consumer groups, twice:
 
 The Celery broker and the cache point at Redis databases of their own (the harness sets
 ``CELERY_BROKER_URL`` and ``CACHE_URL``), so no queue worker runs the tasks; they and the events they
-carry are counted and purged at the end, and the topic is deleted.
+carry are counted and purged after each round, and the topic is deleted at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -37,6 +38,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--topic", required=True)
     parser.add_argument("--events", type=int, required=True)
     parser.add_argument("--run", required=True)
+    parser.add_argument("--rounds", type=int, default=3, help="raw and consume_kafka reads, alternating; the median round counts")
     parser.add_argument("--profile-out", type=Path, help="profile consume_kafka's loop with py-spy (no raw run)")
     arguments = parser.parse_args(argv)
     django.setup()
@@ -46,12 +48,13 @@ def main(argv: list[str]) -> int:
     ensure_topics([arguments.topic])
     try:
         report = {"events": arguments.events, "produce_s": round(produce(arguments.topic, arguments.events), 2)}
-        if arguments.profile_out is None:
-            report["raw"] = read_raw(arguments.topic, arguments.events, group=f"bench-raw-{arguments.run}")
-        report["consume_kafka"] = read_with_event_consumer(
-            arguments.topic, arguments.events, group=f"bench-consume-{arguments.run}", profile_out=arguments.profile_out
-        )
-        report["queued_tasks"], report["queued_events"] = purge_handed_off()
+        if arguments.profile_out is not None:
+            report["consume_kafka"] = read_with_event_consumer(
+                arguments.topic, arguments.events, group=f"bench-consume-{arguments.run}", profile_out=arguments.profile_out
+            )
+            report["queued_tasks"], report["queued_events"] = purge_handed_off()
+        else:
+            report.update(compare(arguments.topic, arguments.events, run=arguments.run, rounds=arguments.rounds))
     finally:
         delete_topic(arguments.topic)
     print(json.dumps(report))
@@ -76,6 +79,35 @@ def produce(topic: str, count: int) -> float:
     producer.flush(timeout=120)
     producer.close()
     return time.monotonic() - started
+
+
+def compare(topic: str, count: int, *, run: str, rounds: int) -> dict:
+    """Read the topic raw, then with ``consume_kafka``, ``rounds`` times over (a group of their own each).
+
+    A read takes about a second, where a neighbour's burst on a shared machine moves one by 20%: each
+    round's ratio compares readings taken side by side (which goes first alternates), and the round
+    whose ratio is the median is the one reported (the others are listed).
+    """
+    measured = []
+    tasks = events = 0
+    for index in range(rounds):
+        if index % 2 == 0:
+            raw = read_raw(topic, count, group=f"bench-raw-{run}-{index}")
+        dispatched = read_with_event_consumer(topic, count, group=f"bench-consume-{run}-{index}", profile_out=None)
+        if index % 2 == 1:
+            raw = read_raw(topic, count, group=f"bench-raw-{run}-{index}")
+        round_tasks, round_events = purge_handed_off()
+        tasks, events = tasks + round_tasks, events + round_events
+        ratio = dispatched["per_second"] / raw["per_second"] if raw["per_second"] else 0.0
+        measured.append({"raw": raw, "consume_kafka": dispatched, "ratio": ratio})
+    median = sorted(measured, key=lambda r: r["ratio"])[len(measured) // 2]
+    return {
+        "raw": median["raw"],
+        "consume_kafka": median["consume_kafka"],
+        "rounds": [round(r["ratio"], 3) for r in measured],
+        "queued_tasks": tasks,
+        "queued_events": events,
+    }
 
 
 def read_raw(topic: str, count: int, *, group: str) -> dict:
@@ -164,8 +196,6 @@ def timed(poll: Callable[[], int], count: int) -> dict:
 
 def purge_handed_off() -> tuple[int, int]:
     """Count the tasks handed to Celery and the events they carry, then purge them: no worker is meant to run them."""
-    import base64
-
     from django.conf import settings
     from redis import Redis
 
@@ -177,9 +207,17 @@ def purge_handed_off() -> tuple[int, int]:
     finally:
         broker.close()
     app.control.purge()
-    # kombu's Redis message: JSON whose body is the base64 of (args, kwargs, embed); args[0] is the batch.
-    events = sum(len(json.loads(base64.b64decode(json.loads(m)["body"]))[0][0]) for m in messages)
+    events = sum(len(_task_arguments(json.loads(m))[0][0]) for m in messages)
     return len(messages), events
+
+
+def _task_arguments(message: dict) -> list:
+    """(args, kwargs, embed) of a kombu Redis message: its body is their JSON text, base64 encoded or not
+    (``body_encoding``, from the broker's transport options); args[0] is the batch."""
+    body = message["body"]
+    if message["properties"].get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    return json.loads(body)
 
 
 def delete_topic(topic: str) -> None:

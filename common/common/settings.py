@@ -181,6 +181,9 @@ def service_settings(
             "unacked_restore_throttle": 1,
             "socket_timeout": socket_timeout,
             "socket_connect_timeout": socket_timeout,
+            # The task body (JSON text) goes into the queue as it is, not base64 of it: a batch of events
+            # is encoded once less (kombu's default, for brokers that only carry bytes, does not apply to Redis).
+            "body_encoding": None,
         },
         "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP": True,
         "CELERY_TASK_ACKS_LATE": True,

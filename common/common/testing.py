@@ -217,7 +217,6 @@ class TaskQueue:
 
     def messages(self, task_name: str | None = None) -> list[dict]:
         """The queued tasks, oldest first: ``{"task", "args", "retries", "eta"}`` each."""
-        import base64
         import json
 
         from celery import current_app
@@ -227,7 +226,7 @@ class TaskQueue:
         found = []
         for item in reversed(raw):  # kombu pushes on the left
             message = json.loads(item)
-            args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            args, _kwargs, _embed = json.loads(message["body"])
             headers = message["headers"]
             found.append({"task": headers["task"], "args": args, "retries": headers.get("retries", 0), "eta": headers.get("eta")})
         return [m for m in found if task_name is None or m["task"] == task_name]
