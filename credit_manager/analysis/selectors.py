@@ -6,18 +6,47 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import CreditAccount
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import Applicant, History, age_on
 from common.errors import DomainError, ErrorCode
+from common.process_memory import ProcessMemory
+from common.transactions import after_commit
 from ledger.selectors import payment_record
+
+# The policy in force, as this process read it a moment ago: every analysis needs it, and it changes
+# only when a version is published (versions are never edited).
+_in_force: ProcessMemory[CreditPolicy] = ProcessMemory(
+    "policy", seconds=lambda: settings.CACHE_LOCAL_SECONDS, max_entries=1, only_while_listening=True
+)
+_IN_FORCE = "in-force"
 
 
 def current_policy() -> CreditPolicy:
-    """The newest version is the one in force (version 1 is created by a migration, so there always is one)."""
+    """The version an analysis decides with: the newest, from this process's memory while no publication
+    has been announced since it was read (:func:`forget_current_policy_on_commit`)."""
+    policy = _in_force.recall(_IN_FORCE)
+    if policy is None:
+        since = _in_force.generation()
+        policy = newest_policy()
+        _in_force.remember(_IN_FORCE, policy, since_generation=since)
+    return policy
+
+
+def newest_policy() -> CreditPolicy:
+    """The newest version as the database has it now (version 1 is created by a migration, so there
+    always is one): what a publication numbers itself after."""
     return CreditPolicy.objects.order_by("-version").first()
+
+
+def forget_current_policy_on_commit() -> None:
+    """A version is being published: this process reads the policy again from now on, and every other
+    process once the publication commits."""
+    _in_force.forget(_IN_FORCE)
+    after_commit(lambda: _in_force.announce_forget(_IN_FORCE), what="announce a new policy version")
 
 
 def decision_list(*, account_id: uuid.UUID) -> QuerySet[CreditDecision]:

@@ -242,10 +242,13 @@ def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
     if errors:
         raise DomainError(ErrorCode.INVALID_POLICY, "The policy is not consistent: " + "; ".join(errors) + ".")
     parameters = policy_parameters(source)
-    newest = selectors.current_policy()
+    newest = selectors.newest_policy()
     try:
         with transaction.atomic():
-            return CreditPolicy.objects.create(**parameters, version=(newest.version if newest else 0) + 1, created_by=created_by)
+            version = (newest.version if newest else 0) + 1
+            published = CreditPolicy.objects.create(**parameters, version=version, created_by=created_by)
+            selectors.forget_current_policy_on_commit()
+            return published
     except IntegrityError as exc:
         raise DomainError(ErrorCode.POLICY_VERSION_TAKEN) from exc
 

@@ -214,7 +214,7 @@ def _limit_decision_facts(payload: dict) -> dict[str, Any]:
 
 
 def _policy_facts(payload: dict) -> dict[str, Any]:
-    newest = analysis_selectors.current_policy()
+    newest = analysis_selectors.newest_policy()
     return {"newest_version": newest.version if newest else None}
 
 
