@@ -42,7 +42,17 @@ _memories: dict[str, ProcessMemory] = {}
 class ProcessMemory(Generic[T]):
     """Objects of one kind this process read a moment ago, by key."""
 
-    def __init__(self, name: str, *, seconds: Callable[[], float], max_entries: int, only_while_listening: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        seconds: Callable[[], float],
+        max_entries: int,
+        only_while_listening: bool = False,
+        announced: bool = True,
+    ) -> None:
+        """``announced=False``: no announcement reaches this memory (its process does not start a
+        listener for it), so an entry is trusted for the memory's ``seconds`` alone."""
         if _SEPARATOR in name:
             raise ValueError(f"a memory's name has no {_SEPARATOR!r}")
         if name in _memories:  # the listener would make only one of the two forget
@@ -51,6 +61,7 @@ class ProcessMemory(Generic[T]):
         self.seconds = seconds
         self.max_entries = max_entries
         self.only_while_listening = only_while_listening
+        self.announced = announced
         self._entries: dict[str, tuple[float, T]] = {}  # key -> (trusted until, on the monotonic clock; value)
         self._lock = threading.Lock()
         self._generation = 0  # counts what was forgotten
@@ -65,7 +76,7 @@ class ProcessMemory(Generic[T]):
 
     def generation(self) -> int:
         """Taken before a lookup and handed to :meth:`remember` after it (starts this process's listener)."""
-        if self.seconds() > 0:
+        if self.announced and self.seconds() > 0:
             ensure_listening()
         return self._generation
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import CreditAccount
@@ -14,20 +13,22 @@ from analysis.models import CreditDecision, CreditPolicy, LimitRequest
 from analysis.policy import Applicant, History, age_on
 from common.errors import DomainError, ErrorCode
 from common.process_memory import ProcessMemory
-from common.transactions import after_commit
 from ledger.selectors import payment_record
 
 # The policy in force, as this process read it a moment ago: every analysis needs it, and it changes
-# only when a version is published (versions are never edited).
+# only when a version is published (versions are never edited). No announcement reaches the other
+# processes (that would make every queue worker hear every cached account's change): they read it
+# again within POLICY_MEMORY_SECONDS.
+POLICY_MEMORY_SECONDS = 1.0
 _in_force: ProcessMemory[CreditPolicy] = ProcessMemory(
-    "policy", seconds=lambda: settings.CACHE_LOCAL_SECONDS, max_entries=1, only_while_listening=True
+    "policy", seconds=lambda: POLICY_MEMORY_SECONDS, max_entries=1, announced=False
 )
 _IN_FORCE = "in-force"
 
 
 def current_policy() -> CreditPolicy:
-    """The version an analysis decides with: the newest, from this process's memory while no publication
-    has been announced since it was read (:func:`forget_current_policy_on_commit`)."""
+    """The version an analysis decides with: the newest, as this process read it at most
+    ``POLICY_MEMORY_SECONDS`` ago (at once after a publication in this process: :func:`forget_current_policy`)."""
     policy = _in_force.recall(_IN_FORCE)
     if policy is None:
         since = _in_force.generation()
@@ -42,11 +43,9 @@ def newest_policy() -> CreditPolicy:
     return CreditPolicy.objects.order_by("-version").first()
 
 
-def forget_current_policy_on_commit() -> None:
-    """A version is being published: this process reads the policy again from now on, and every other
-    process once the publication commits."""
+def forget_current_policy() -> None:
+    """A version is being published: this process reads the policy in force again from now on."""
     _in_force.forget(_IN_FORCE)
-    after_commit(lambda: _in_force.announce_forget(_IN_FORCE), what="announce a new policy version")
 
 
 def decision_list(*, account_id: uuid.UUID) -> QuerySet[CreditDecision]:

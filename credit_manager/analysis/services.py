@@ -247,7 +247,7 @@ def publish_policy_version(*, source: CreditPolicy, created_by) -> CreditPolicy:
         with transaction.atomic():
             version = (newest.version if newest else 0) + 1
             published = CreditPolicy.objects.create(**parameters, version=version, created_by=created_by)
-            selectors.forget_current_policy_on_commit()
+            selectors.forget_current_policy()
             return published
     except IntegrityError as exc:
         raise DomainError(ErrorCode.POLICY_VERSION_TAKEN) from exc
