@@ -28,6 +28,8 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django_redis import get_redis_connection
+from redis.client import Pipeline
 
 from common.process_memory import ProcessMemory
 from common.transactions import after_commit
@@ -95,8 +97,7 @@ class TokenCache:
     def _forget(self, object_id: uuid.UUID) -> None:
         entry_key = self._entry_key(object_id)
         self.memory.forget(entry_key)  # this process at least, whatever Redis does next
-        _replace_token(self._token_key(object_id))
-        self.memory.announce_forget(entry_key)
+        _replace_token(self._token_key(object_id), announcing=lambda redis: self.memory.announce_forget(entry_key, through=redis))
 
     def _new_token(self, token_key: str) -> str:
         """Start a token (a concurrent reader may start one first: theirs wins)."""
@@ -110,9 +111,14 @@ class TokenCache:
         return f"{self.kind}:{object_id}:token"
 
 
-def _replace_token(token_key: str) -> None:
+def _replace_token(token_key: str, *, announcing: Callable[[Pipeline], None] | None = None) -> None:
+    """Give the object a new token; what ``announcing`` queues goes in the same round trip."""
+    together = get_redis_connection("default").pipeline(transaction=False)
+    cache.set(token_key, uuid.uuid4().hex, TOKEN_SECONDS, client=together)
+    if announcing is not None:
+        announcing(together)
     try:
-        cache.set(token_key, uuid.uuid4().hex, TOKEN_SECONDS)
+        together.execute()
     except Exception:
         _unreplaced_tokens.add(token_key)
         raise

@@ -24,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django_redis import get_redis_connection
+from redis import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -103,19 +104,20 @@ class ProcessMemory(Generic[T]):
             self._generation += 1
             self._entries.clear()
 
-    def announce_forget(self, key: str) -> None:
+    def announce_forget(self, key: str, *, through: Redis | None = None) -> None:
         """Make every process drop ``key`` (this one too, when the announcement comes back to it); raises
-        when Redis is away. A change forgets it here first (:meth:`forget`), where Redis cannot fail it."""
-        announce_forget(self.name, key)
+        when Redis is away. A change forgets it here first (:meth:`forget`), where Redis cannot fail it.
+        ``through``: a pipeline to queue the announcement on, sent with the rest of it."""
+        announce_forget(self.name, key, through=through)
 
     def _start_afresh(self) -> None:
         self._lock = threading.Lock()
         self._entries.clear()
 
 
-def announce_forget(memory: str, key: str) -> None:
+def announce_forget(memory: str, key: str, *, through: Redis | None = None) -> None:
     """Tell every process listening (this one included) to drop ``key`` from the memory named ``memory``."""
-    get_redis_connection("default").publish(_channel(), f"{memory}{_SEPARATOR}{key}")
+    (through or get_redis_connection("default")).publish(_channel(), f"{memory}{_SEPARATOR}{key}")
 
 
 def forget_everything() -> None:
