@@ -25,7 +25,7 @@ an account can change:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet, Subquery
+from django.db.models import Subquery
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
@@ -89,12 +89,15 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
 def lock_account_if_any(*, account_id: uuid.UUID | Subquery) -> CreditAccount | None:
     """Like :func:`lock_account`; None when there is no such account. ``account_id`` may be a subquery
     (the account a row of another table names), so finding the account and locking it is one statement."""
-    return _locked(_locked_accounts().filter(id=account_id).first())
+    if isinstance(account_id, Subquery):
+        subquery, params = account_id.query.sql_with_params()
+        return _locked(_locked_where(f"id = ({subquery})", params))
+    return _locked(_locked_where("id = %s", [account_id]))
 
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
     """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
-    return _locked(_locked_accounts().filter(user_id=user_id).first())
+    return _locked(_locked_where("user_id = %s", [user_id]))
 
 
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
@@ -105,9 +108,14 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
     return account
 
 
-def _locked_accounts() -> QuerySet[CreditAccount]:
-    """Accounts read to be changed, locked."""
-    return CreditAccount.objects.select_for_update()
+def _locked_where(condition: str, params: Sequence[Any]) -> CreditAccount | None:
+    """The account that meets ``condition`` (SQL), locked. Written as SQL because every change of an
+    account starts here: building the query through the ORM doubled the CPU of the locked read."""
+    table = CreditAccount._meta.db_table
+    columns = ", ".join(field.column for field in CreditAccount._meta.concrete_fields)
+    statement = f"SELECT {columns} FROM {table} WHERE {condition} FOR UPDATE"  # nosec B608 # our names and conditions only
+    found = CreditAccount.objects.raw(statement, params)
+    return next(iter(found), None)
 
 
 def _locked(account: CreditAccount | None) -> CreditAccount | None:
