@@ -15,6 +15,7 @@ from django.db import transaction
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import apply_posting, lock_account, refuse_credit
 from common.errors import DomainError, ErrorCode
+from common.postgres.inserts import insert_together
 from common.transactions import atomic_change
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
@@ -145,7 +146,7 @@ def _post(
         raise DomainError(ErrorCode.AMOUNT_TOO_LARGE)
     transaction_id = uuid.uuid4()
     apply_posting(account, transaction_id=transaction_id, transaction_type=type, amount=amount, owed=owed)
-    posted = LedgerTransaction.objects.create(
+    posted = LedgerTransaction(
         id=transaction_id,
         account=account,
         type=type,
@@ -159,12 +160,11 @@ def _post(
         created_by=created_by,
         reason=reason,
     )
-    LedgerEntry.objects.bulk_create(
-        [
-            LedgerEntry(transaction=posted, ledger_account=LedgerAccount.CUSTOMER, credit_account=account, amount=owed),
-            LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
-        ]
-    )
+    lines = [
+        LedgerEntry(transaction=posted, ledger_account=LedgerAccount.CUSTOMER, credit_account=account, amount=owed),
+        LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
+    ]
+    insert_together([posted], lines)  # one statement: the transaction and its two lines
     LedgerTransaction.reversed_by.related.set_cached_value(posted, None)  # known without a query: nothing reverses it yet
     return posted
 

@@ -101,11 +101,11 @@ class TestPurchase:
     def test_a_purchase_costs_a_fixed_number_of_statements(self, client, active_account, django_assert_max_num_queries):
         """Counted with the request's savepoint inside the test's transaction (a BEGIN and a COMMIT in
         production): the key's claim, the account's lock and update, the audit append (two), the outbox
-        row, the transaction and its two lines, the key's answer. Before 2026-12-03: 16 (the request
-        and the posting each took a savepoint; the answer asked whether the new transaction was
-        reversed)."""
+        row, the transaction with its two lines (one statement), the key's answer. Before 2026-12-03: 16
+        (the request and the posting each took a savepoint; the answer asked whether the new transaction
+        was reversed), then 11 until the transaction and its lines were written together."""
         post(client, active_account, purchase("1.00"))  # the first request of the key warms up
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(10):
             assert post(client, active_account, purchase("10.00")).status_code == 201
 
 
