@@ -57,6 +57,7 @@ from common.events.payloads import (
     DecisionSummary,
 )
 from common.outbox.services import publish_all
+from common.postgres.writes import update_fields
 
 # An account open for business: its status follows the decision in force, and blocking freezes it.
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
@@ -345,7 +346,7 @@ def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> No
     if new_version:
         account.version += 1
         fields = [*fields, "version"]
-    account.save(update_fields=[*fields, "updated_at"])
+    update_fields(account, [*fields, "updated_at"])
     forget_account_on_commit(account.id)
 
 

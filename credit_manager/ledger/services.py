@@ -15,7 +15,7 @@ from django.db import transaction
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import apply_posting, lock_account, refuse_credit
 from common.errors import DomainError, ErrorCode
-from common.postgres.inserts import insert_together
+from common.postgres.writes import insert_together
 from common.transactions import atomic_change
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 

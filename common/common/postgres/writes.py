@@ -1,10 +1,12 @@
-"""Rows of several tables written in one statement, where the ORM would take one per table."""
+"""Rows written as ``save()`` would write them, in fewer statements and without the ORM's query building:
+for the writes every change makes (an account's update, a posting's rows), where that building cost
+as much CPU as the statement itself."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Model
 
 
@@ -40,3 +42,17 @@ def _insert(instances: Sequence[Model]) -> tuple[str, list]:
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     table = connection.ops.quote_name(meta.db_table)
     return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(instances))}", values  # nosec B608 # the models' own names only
+
+
+def update_fields(instance: Model, fields: Sequence[str]) -> None:
+    """Write these fields of a saved instance in one ``UPDATE`` by primary key, prepared as
+    ``save(update_fields=...)`` prepares them (``auto_now`` included) without its query building or signals."""
+    meta = instance._meta
+    changed = [meta.get_field(name) for name in fields]
+    values = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in changed]
+    assignments = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in changed)
+    table, key = connection.ops.quote_name(meta.db_table), connection.ops.quote_name(meta.pk.column)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {key} = %s", [*values, instance.pk])  # nosec B608 # the model's own names only
+        if cursor.rowcount != 1:  # as save(update_fields=...) refuses
+            raise DatabaseError(f"no {meta.model_name} {instance.pk} to update")

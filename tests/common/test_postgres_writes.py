@@ -1,13 +1,13 @@
-"""Rows of several tables written in one statement, as ``save()`` would write them."""
+"""Rows written as ``save()`` would write them: several tables in one statement, or some fields of one row."""
 
 import uuid
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from common.audit.models import AuditHead
 from common.outbox.models import OutboxEvent
-from common.postgres.inserts import insert_together
+from common.postgres.writes import insert_together, update_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -48,3 +48,20 @@ def test_nothing_is_written_when_any_group_breaks_a_constraint():
 def test_no_rows_is_no_statement(django_assert_num_queries):
     with django_assert_num_queries(0):
         insert_together([], [])
+
+
+def test_update_fields_writes_only_those_fields_in_one_statement(django_assert_num_queries):
+    insert_together([outbox_row("a")])
+    row = OutboxEvent.objects.get()
+    row.attempts, row.last_error, row.subject = 2, "broker away", "not written"
+    with django_assert_num_queries(1):
+        update_fields(row, ["attempts", "last_error"])
+    stored = OutboxEvent.objects.get(id=row.id)
+    assert (stored.attempts, stored.last_error, stored.subject) == (2, "broker away", "a")
+
+
+def test_update_fields_of_a_row_that_is_not_there_is_refused():
+    missing = outbox_row("a")
+    missing.id = 123_456
+    with pytest.raises(DatabaseError, match="no outboxevent 123456 to update"):
+        update_fields(missing, ["attempts"])
