@@ -108,6 +108,8 @@ class CreditAccount(models.Model):
     # The account as it was when the current change locked it (``accounts.services``): the audit
     # trail's "before". Not a field.
     state_before: dict[str, Any] | None = None
+    # Opened by the current transaction: nobody can have cached it yet. Not a field.
+    opened_now: bool = False
 
     class Meta:
         ordering = ["-opened_at"]

@@ -75,6 +75,7 @@ def open_account(
     account = CreditAccount.objects.create(
         user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, **_reference_fields(reference)
     )
+    account.opened_now = True
     announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
     return account
 
@@ -347,7 +348,8 @@ def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> No
         account.version += 1
         fields = [*fields, "version"]
     update_fields(account, [*fields, "updated_at"])
-    forget_account_on_commit(account.id)
+    if not account.opened_now:  # an account is cached only once its opening committed, as it then stands
+        forget_account_on_commit(account.id)
 
 
 def account_state(account: CreditAccount) -> dict[str, Any]:

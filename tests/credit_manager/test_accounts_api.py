@@ -8,6 +8,7 @@ from support import onboard, post, purchase
 
 from accounts.cache import cached_account
 from accounts.models import CreditAccount
+from accounts.services import freeze_account
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +87,14 @@ class TestCache:
 
         assert cached_account(active_account.id, slow_reader) == (None, "balance 0.00")  # this reader saw the old state...
         assert client.get(f"/api/v1/accounts/{active_account.id}").json()["balance"] == "250.00"  # ...nobody after it does
+
+    def test_opening_an_account_invalidates_nothing_and_a_later_change_does(self, django_capture_on_commit_callbacks):
+        """Nobody can have cached an account before its opening committed: onboarding asks Redis nothing."""
+        with django_capture_on_commit_callbacks() as opening:
+            account = onboard()
+        with django_capture_on_commit_callbacks() as freezing:
+            freeze_account(user_id=account.user_id)
+        assert (len(opening), len(freezing)) == (0, 1)
 
     def test_the_cached_answer_is_the_one_every_account_endpoint_gives(self, client, active_account):
         listed = client.get(f"/api/v1/accounts?user_id={active_account.user_id}").json()["items"]
