@@ -110,14 +110,16 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
     return account
 
 
+# What the locked read selects: every column of the account, listed once rather than on every lock.
+_ACCOUNT_COLUMNS = ", ".join(field.column for field in CreditAccount._meta.concrete_fields)
+_LOCKED_READ = f"SELECT {_ACCOUNT_COLUMNS} FROM {CreditAccount._meta.db_table}"  # nosec B608 # the model's own names only
+
+
 def _locked_where(condition: str, params: Sequence[Any]) -> CreditAccount | None:
     """The account that meets ``condition`` (SQL), locked. Written as SQL because every change of an
     account starts here: building the query through the ORM doubled the CPU of the locked read."""
-    table = CreditAccount._meta.db_table
-    columns = ", ".join(field.column for field in CreditAccount._meta.concrete_fields)
-    statement = f"SELECT {columns} FROM {table} WHERE {condition} FOR UPDATE"  # nosec B608 # our names and conditions only
-    found = CreditAccount.objects.raw(statement, params)
-    return next(iter(found), None)
+    statement = f"{_LOCKED_READ} WHERE {condition} FOR UPDATE"  # nosec B608 # our names and conditions only
+    return next(iter(CreditAccount.objects.raw(statement, params)), None)
 
 
 def _locked(account: CreditAccount | None) -> CreditAccount | None:
