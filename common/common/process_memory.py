@@ -24,7 +24,6 @@ from typing import Any, Generic, TypeVar
 
 from django.core.cache import cache
 from django_redis import get_redis_connection
-from redis import Redis
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ class ProcessMemory(Generic[T]):
     def recall(self, key: str) -> T | None:
         """The value kept under ``key``, while this process may still trust it."""
         entry = self._entries.get(key)
-        if entry is None or entry[0] <= time.monotonic() or (self.only_while_listening and not _subscribed.is_set()):
+        if entry is None or entry[0] <= time.monotonic() or (self.only_while_listening and not listening()):
             return None
         return entry[1]
 
@@ -81,17 +80,24 @@ class ProcessMemory(Generic[T]):
             ensure_listening()
         return self._generation
 
-    def remember(self, key: str, value: T, *, since_generation: int) -> None:
-        """Keep ``value``, unless something was forgotten since the lookup began (it may be this key)."""
-        seconds = self.seconds()
-        if seconds <= 0 or (self.only_while_listening and not _subscribed.is_set()):
+    def keeping(self) -> bool:
+        """Whether :meth:`remember` would keep a value now."""
+        return self.seconds() > 0 and (listening() or not self.only_while_listening)
+
+    def remember(self, key: str, value: T, *, since_generation: int, trusted_from: float | None = None) -> None:
+        """Keep ``value``, unless something was forgotten since the lookup began (it may be this key).
+
+        ``trusted_from``: when the lookup began (``time.monotonic()``), to count the memory's seconds
+        from then rather than from now."""
+        if not self.keeping():
             return
+        trusted_until = (time.monotonic() if trusted_from is None else trusted_from) + self.seconds()
         with self._lock:
             if self._generation != since_generation:
                 return
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = (time.monotonic() + seconds, value)
+            self._entries[key] = (trusted_until, value)
 
     def forget(self, key: str) -> None:
         """Drop ``key`` in this process."""
@@ -104,20 +110,25 @@ class ProcessMemory(Generic[T]):
             self._generation += 1
             self._entries.clear()
 
-    def announce_forget(self, key: str, *, through: Redis | None = None) -> None:
+    def announce_forget(self, key: str) -> None:
         """Make every process drop ``key`` (this one too, when the announcement comes back to it); raises
-        when Redis is away. A change forgets it here first (:meth:`forget`), where Redis cannot fail it.
-        ``through``: a pipeline to queue the announcement on, sent with the rest of it."""
-        announce_forget(self.name, key, through=through)
+        when Redis is away. A change forgets it here first (:meth:`forget`), where Redis cannot fail it."""
+        announce_forget(self.name, key)
 
     def _start_afresh(self) -> None:
         self._lock = threading.Lock()
         self._entries.clear()
 
 
-def announce_forget(memory: str, key: str, *, through: Redis | None = None) -> None:
+def announce_forget(memory: str, key: str) -> None:
     """Tell every process listening (this one included) to drop ``key`` from the memory named ``memory``."""
-    (through or get_redis_connection("default")).publish(_channel(), f"{memory}{_SEPARATOR}{key}")
+    get_redis_connection("default").publish(*announcement(memory, key))
+
+
+def announcement(memory: str, key: str) -> tuple[str, str]:
+    """The channel and the message that make every process listening drop ``key`` from the memory named
+    ``memory``, for a caller that publishes it itself (from a Redis script)."""
+    return _channel(), f"{memory}{_SEPARATOR}{key}"
 
 
 def forget_everything() -> None:
@@ -130,6 +141,11 @@ _started = False
 _start_lock = threading.Lock()
 _subscribed = threading.Event()
 _failing = False
+
+
+def listening() -> bool:
+    """Whether this process hears announcements now (its listener is subscribed)."""
+    return _subscribed.is_set()
 
 
 def ensure_listening() -> None:

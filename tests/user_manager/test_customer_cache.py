@@ -1,12 +1,15 @@
 """GET /api/v1/users/{id} is served from this process's memory or Redis, and a changed customer is never
 served stale once its change is announced."""
 
+from collections.abc import Callable, Iterator
+
 import pytest
 from customer_data import credit_event, deliver
 from django.core.cache import cache
 from django_redis import get_redis_connection
 
-from common.process_memory import announce_forget
+from common import cache as token_cache
+from common.process_memory import announce_forget, announcement, ensure_listening, listening
 from common.testing import wait_until
 from users.cache import cached_customer
 from users.models import Customer
@@ -59,6 +62,64 @@ class TestServedFromThisProcesssMemory:
         wait_until(
             lambda: get(reader, created["id"])["full_name"] == "Ana Lima", timeout=5, interval=0.1, what="a new subscription"
         )
+
+
+@pytest.fixture
+def announcements() -> Iterator[Callable[[], list[str]]]:
+    """``announcements()``: what was announced on this service's channel since the fixture subscribed
+    (once this process listens too, so that it keeps what it reads)."""
+    ensure_listening()
+    wait_until(listening, timeout=5, interval=0.05, what="this process's listener")
+    channel, _ = announcement("cache:customer", "")
+    listener = get_redis_connection("default").pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(channel)
+    wait_until(lambda: listener.subscribed and listener.get_message(timeout=0.1) is None, timeout=2, what="the subscription")
+
+    def heard() -> list[str]:
+        messages = []
+        while (message := listener.get_message(timeout=0.3)) is not None:
+            messages.append(message["data"].decode())
+        return messages
+
+    yield heard
+    listener.close()
+
+
+class TestAnnouncedOnlyWhereItMayBeKept:
+    """Every announcement wakes every listening process: only the change of a customer some process read
+    lately (and so marked as kept) is announced."""
+
+    def test_a_change_of_a_customer_no_process_read_is_not_announced(self, create_customer, announcements):
+        created = create_customer()
+        update_customer(customer_id=created["id"], full_name="Ana Lima")
+        assert announcements() == []
+
+    def test_the_first_change_after_a_read_is_announced_and_the_next_not_until_it_is_read_again(
+        self, create_customer, reader, announcements
+    ):
+        created = create_customer()
+        get(reader, created["id"])
+        update_customer(customer_id=created["id"], full_name="Ana Lima")
+        update_customer(customer_id=created["id"], full_name="Ana Souza")
+        get(reader, created["id"])
+        update_customer(customer_id=created["id"], full_name="Ana Reis")
+        assert announcements() == [f"cache:customer customer:{created['id']}"] * 2
+
+    def test_a_change_whose_invalidation_failed_is_announced_before_this_process_reads_again(
+        self, create_customer, reader, announcements, monkeypatch
+    ):
+        created = create_customer()
+        get(reader, created["id"])
+
+        def redis_away():
+            raise ConnectionError("redis://cache:6379 refused")
+
+        with monkeypatch.context() as away:
+            away.setattr(token_cache, "_replace_token_script", redis_away)
+            update_customer(customer_id=created["id"], full_name="Ana Lima")
+        assert announcements() == []
+        assert get(reader, created["id"])["full_name"] == "Ana Lima"
+        assert announcements() == [f"cache:customer customer:{created['id']}"]
 
 
 class TestInvalidatedOnEveryChange:
