@@ -56,7 +56,7 @@ from common.events.payloads import (
     CustomerReference,
     DecisionSummary,
 )
-from common.outbox.services import publish_all
+from common.outbox.services import outbox_rows
 from common.postgres.writes import update_fields
 
 # An account open for business: its status follows the decision in force, and blocking freezes it.
@@ -448,5 +448,5 @@ def _savepoints() -> list[str]:
 def _write_announcements(
     account_id: uuid.UUID, user_id: uuid.UUID, changes: list[audit.Change], events: list[CloudEvent]
 ) -> None:
-    audit.record_all(subject_type="account", subject_id=account_id, changes=changes)
-    publish_all(events, topic=CREDIT_TOPIC, key=str(user_id))
+    outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(user_id))
+    audit.record_all(subject_type="account", subject_id=account_id, changes=changes, written_with=[outbox])

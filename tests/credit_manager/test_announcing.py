@@ -1,5 +1,6 @@
 """How an account's events are written: in the change's transaction, and the events of one change
-together (one outbox insert, one audit append), never outliving a change that rolled back."""
+together (their outbox rows inserted by the statement that appends their audit entries), never
+outliving a change that rolled back."""
 
 from decimal import Decimal
 
@@ -19,12 +20,17 @@ from common.outbox.models import OutboxEvent
 pytestmark = pytest.mark.django_db
 
 
-def inserts_into(captured: CaptureQueriesContext, model) -> int:
+def inserting_into(captured: CaptureQueriesContext, model) -> list[int]:
+    """The statements (by their place among those captured) that insert into the model's table."""
     into = f'INSERT INTO "{model._meta.db_table}"'
-    return sum(1 for query in captured.captured_queries if into in query["sql"] or into.replace('"', "") in query["sql"])
+    return [
+        place
+        for place, query in enumerate(captured.captured_queries)
+        if into in query["sql"] or into.replace('"', "") in query["sql"]
+    ]
 
 
-def test_opening_and_analysing_an_account_writes_its_three_events_in_one_outbox_insert_and_one_audit_append():
+def test_opening_and_analysing_an_account_writes_its_three_events_and_their_audit_entries_in_one_statement():
     event = user_created()
     with CaptureQueriesContext(connection) as captured:
         assert process_event.apply(args=[event.to_json()]).get() == "handled"
@@ -33,7 +39,8 @@ def test_opening_and_analysing_an_account_writes_its_three_events_in_one_outbox_
     assert [envelope["type"] for envelope in events_of(account)] == types
     assert list(AuditEntry.objects.filter(subject_id=account.id).order_by("sequence").values_list("action", flat=True)) == types
     assert verify() == (3, [])
-    assert (inserts_into(captured, OutboxEvent), inserts_into(captured, AuditEntry)) == (1, 1)
+    [statement] = inserting_into(captured, AuditEntry)
+    assert inserting_into(captured, OutboxEvent) == [statement]
 
 
 def test_what_a_block_announced_is_not_written_when_the_block_fails():
@@ -67,3 +74,13 @@ def test_blocks_inside_a_block_join_it():
             follow_customer_status(locked, customer_status="active")
     assert [envelope["type"] for envelope in events_of(account)][-2:] == ["credit.account.frozen", "credit.account.unfrozen"]
     assert Decimal(events_of(account)[-1]["data"]["available"]) == account.credit_limit
+
+
+def test_a_change_no_actor_made_still_writes_its_events_without_an_audit_entry():
+    """A change made by the platform itself (no operator, API key or event behind it) has no entry to
+    append: its outbox rows are inserted on their own."""
+    account = onboard()
+    entries, published = AuditEntry.objects.count(), len(events_of(account))
+    freeze_account(user_id=account.user_id)
+    assert [envelope["type"] for envelope in events_of(account)[published:]] == ["credit.account.frozen"]
+    assert AuditEntry.objects.count() == entries

@@ -30,7 +30,7 @@ from common.events.payloads import (
     UserStatusChanged,
     UserUpdated,
 )
-from common.outbox.services import publish
+from common.outbox.services import outbox_rows
 from users import rules
 from users.cache import forget_customer_on_commit
 from users.models import Customer, CustomerStatus
@@ -194,8 +194,9 @@ def _announce(customer: Customer, event_type: str, data: Payload) -> None:
     """Publish the customer's event through the outbox, in the caller's transaction, and record the change
     in the audit trail when an operator or an API key made it (with the fields it changed)."""
     after = _audited(customer) | ({"reason": data.reason} if getattr(data, "reason", "") else {})
-    audit.record(subject_type="customer", subject_id=customer.id, action=event_type, before=customer.state_before, after=after)
-    publish(new_event(event_type, subject=customer.id, data=data), topic=USERS_TOPIC, key=str(customer.id))
+    outbox = outbox_rows([new_event(event_type, subject=customer.id, data=data)], topic=USERS_TOPIC, key=str(customer.id))
+    change = audit.Change(event_type, customer.state_before, after)
+    audit.record_all(subject_type="customer", subject_id=customer.id, changes=[change], written_with=[outbox])
     # Ids and types only: personal data (tax id, email, income) never goes to the logs.
     logger.info("customer event recorded", extra={"customer_id": str(customer.id), "event_type": event_type})
 

@@ -22,11 +22,13 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 from pydantic import BaseModel
 
 from common.audit.actors import current_actor
 from common.audit.models import AuditEntry, AuditHead
+from common.postgres.writes import insert_clauses, insert_together, mark_inserted
 
 GENESIS = "0" * 64  # the "previous hash" of a subject's first entry
 Recorded = dict[str, Any] | BaseModel
@@ -51,11 +53,19 @@ class Change(NamedTuple):
     after: Recorded | None
 
 
-def record_all(*, subject_type: str, subject_id: uuid.UUID, changes: Sequence[Change]) -> list[AuditEntry]:
+def record_all(
+    *, subject_type: str, subject_id: uuid.UUID, changes: Sequence[Change], written_with: Sequence[Sequence[Model]] = ()
+) -> list[AuditEntry]:
     """Like :func:`record`, for several changes of one subject in the order they happened: still two
-    statements, however many entries the chain grows by."""
+    statements, however many entries the chain grows by.
+
+    ``written_with``: groups of new rows of the same changes (their events' outbox rows), inserted by the
+    statement that appends the entries (as :func:`~common.postgres.writes.insert_together` inserts
+    them), or by one of their own when no entry is recorded.
+    """
     actor = current_actor()
     if actor is None or not changes:
+        insert_together(*written_with)
         return []
     with transaction.atomic(savepoint=False):
         head_id, newest, previous_hash = _locked_head(subject_type, subject_id)
@@ -69,7 +79,7 @@ def record_all(*, subject_type: str, subject_id: uuid.UUID, changes: Sequence[Ch
             )  # fmt: skip
             entry.entry_hash = previous_hash = _hash(entry)
             entries.append(entry)
-        for entry, entry_id in zip(entries, _append(entries, head_id=head_id), strict=True):
+        for entry, entry_id in zip(entries, _append(entries, head_id=head_id, written_with=written_with), strict=True):
             entry.id = entry_id
             entry._state.adding = False
     return entries
@@ -98,8 +108,10 @@ _ENTRY_COLUMNS = (
 _JSON_COLUMNS = frozenset({"before", "after"})
 
 
-def _append(entries: list[AuditEntry], *, head_id: int) -> list[int]:
-    """Insert the entries and move their subject's head to the last, in one statement; their ids, in order."""
+def _append(entries: list[AuditEntry], *, head_id: int, written_with: Sequence[Sequence[Model]]) -> list[int]:
+    """Insert the entries (and the rows written with them) and move their subject's head to the last, in one
+    statement; the entries' ids, in order."""
+    inserts, inserted = insert_clauses(*written_with)
     values = [
         json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
         for entry in entries
@@ -112,13 +124,15 @@ def _append(entries: list[AuditEntry], *, head_id: int) -> list[int]:
             WITH entry AS (
                 INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES {", ".join([row] * len(entries))}
                 RETURNING id
-            )
+            ){"".join(f", {insert}" for insert in inserts)}
             UPDATE {AuditHead._meta.db_table} SET sequence = %s, entry_hash = %s WHERE id = %s
             RETURNING (SELECT array_agg(id ORDER BY id) FROM entry)
             """,  # nosec B608 # only the models' own table and column names are interpolated; every value is a parameter
-            [*values, entries[-1].sequence, entries[-1].entry_hash, head_id],
+            [*values, *inserted, entries[-1].sequence, entries[-1].entry_hash, head_id],
         )
-        return cursor.fetchone()[0]
+        entry_ids = cursor.fetchone()[0]
+    mark_inserted(*written_with)
+    return entry_ids
 
 
 @dataclass(frozen=True)

@@ -39,15 +39,20 @@ def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
 
 def publish_all(events: Sequence[CloudEvent], *, topic: str, key: str) -> list[OutboxEvent]:
     """Like :func:`publish`, for events of one key in the order given, in one statement."""
+    return OutboxEvent.objects.bulk_create(outbox_rows(events, topic=topic, key=key))
+
+
+def outbox_rows(events: Sequence[CloudEvent], *, topic: str, key: str) -> list[OutboxEvent]:
+    """The rows that publish ``events`` (one key, in the order given), for the caller to insert in the
+    transaction of the change they announce, with its other rows (``audit.record_all(written_with=...)``)."""
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must run inside the transaction of the change it announces")
-    rows = [
+    return [
         OutboxEvent(
             event_id=event.id, event_type=event.type, topic=topic, key=key, subject=event.subject, envelope=event.to_json()
         )
         for event in events
     ]
-    return OutboxEvent.objects.bulk_create(rows)
 
 
 def _wake_relay() -> None:

@@ -19,15 +19,26 @@ def insert_together(*groups: Sequence[Model]) -> None:
     (``auto_now_add`` included). Foreign keys between the groups hold, since Postgres checks them
     once the whole statement has run. No signals are sent.
     """
-    inserts, params = [], []
-    for index, instances in enumerate(group for group in groups if group):
-        sql, values = _insert(instances)
-        inserts.append(f"group_{index} AS ({sql})")
-        params += values
-    if not inserts:
+    clauses, params = insert_clauses(*groups)
+    if not clauses:
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(inserts)} SELECT 1", params)
+        cursor.execute(f"WITH {', '.join(clauses)} SELECT 1", params)
+    mark_inserted(*groups)
+
+
+def insert_clauses(*groups: Sequence[Model]) -> tuple[list[str], list]:
+    """:func:`insert_together`'s ``WITH`` clauses and their parameters, for a statement that does something
+    else as well; once it ran, :func:`mark_inserted` makes the instances saved ones."""
+    clauses, params = [], []
+    for index, instances in enumerate(group for group in groups if group):
+        sql, values = _insert(instances)
+        clauses.append(f"group_{index} AS ({sql})")
+        params += values
+    return clauses, params
+
+
+def mark_inserted(*groups: Sequence[Model]) -> None:
     for instances in groups:
         for instance in instances:
             instance._state.adding = False
