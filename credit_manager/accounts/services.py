@@ -57,6 +57,7 @@ from common.events.payloads import (
     DecisionSummary,
 )
 from common.outbox.services import outbox_rows
+from common.postgres.reads import columns, read_instance
 from common.postgres.writes import update_fields
 
 # An account open for business: its status follows the decision in force, and blocking freezes it.
@@ -111,15 +112,13 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
 
 
 # What the locked read selects: every column of the account, listed once rather than on every lock.
-_ACCOUNT_COLUMNS = ", ".join(field.column for field in CreditAccount._meta.concrete_fields)
-_LOCKED_READ = f"SELECT {_ACCOUNT_COLUMNS} FROM {CreditAccount._meta.db_table}"  # nosec B608 # the model's own names only
+_LOCKED_READ = f"SELECT {columns(CreditAccount)} FROM {CreditAccount._meta.db_table}"  # nosec B608 # the model's own names only
 
 
 def _locked_where(condition: str, params: Sequence[Any]) -> CreditAccount | None:
     """The account that meets ``condition`` (SQL), locked. Written as SQL because every change of an
     account starts here: building the query through the ORM doubled the CPU of the locked read."""
-    statement = f"{_LOCKED_READ} WHERE {condition} FOR UPDATE"  # nosec B608 # our names and conditions only
-    return next(iter(CreditAccount.objects.raw(statement, params)), None)
+    return read_instance(CreditAccount, f"{_LOCKED_READ} WHERE {condition} FOR UPDATE", params)  # nosec B608 # our names and conditions only
 
 
 def _locked(account: CreditAccount | None) -> CreditAccount | None:
