@@ -1,5 +1,6 @@
 """Idempotency keys on POST /transactions (Stripe's semantics): the same key and body replay the first
-response, another body with the same key is refused, a concurrent duplicate waits and replays."""
+response, another body with the same key is refused, a concurrent duplicate waits and replays; the
+key is written with its answer, so a duplicate's run is rolled back, writes and all."""
 
 import threading
 from datetime import timedelta
@@ -101,6 +102,19 @@ class TestKeyRules:
         assert CreditAccount.objects.get(id=active_account.id).currency == "BRL"
         assert respond_idempotently(request, key="k", operation=lambda: (200, {"ok": True})).status_code == 200
 
+    def test_a_retry_whose_run_fails_still_gets_the_keys_answer_and_its_writes_go(self, active_account):
+        request = RequestFactory().post("/somewhere", {"a": 1}, content_type="application/json")
+        request.auth = Caller(key_id=1, name="test", scopes=frozenset())
+        first = respond_idempotently(request, key="k", operation=lambda: (201, {"id": 1}))
+
+        def crash():
+            CreditAccount.objects.filter(id=active_account.id).update(currency="XXX")
+            raise RuntimeError("boom")
+
+        retry = respond_idempotently(request, key="k", operation=crash)
+        assert (retry.status_code, retry.content, retry["Idempotent-Replayed"]) == (201, first.content, "true")
+        assert CreditAccount.objects.get(id=active_account.id).currency == "BRL"
+
     def test_optional_keys_replay_limit_requests_too(self, client, active_account):
         url = f"/api/v1/accounts/{active_account.id}/limit-requests"
         first = client.post(
@@ -155,8 +169,8 @@ def test_concurrent_duplicates_post_once_and_all_get_the_same_answer(api_client)
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicates_of_a_refused_request_all_get_the_one_refusal(api_client):
-    """A refusal rolls its transaction back, claim included, and is then kept under the key: a duplicate
-    that claimed the key meanwhile answers for it, and every request gets that answer."""
+    """A refusal rolls its transaction back and is then kept under the key: a duplicate that kept an
+    answer under the key meanwhile answers for it, and every request gets that answer."""
     account = onboard()
     client = api_client("credit:write")
     responses = sent_at_once(6, lambda: post(client, account, purchase("16000.01"), key="too-much"))

@@ -15,7 +15,7 @@ class IdempotencyRecord(models.Model):
     scope = models.CharField(max_length=500, help_text="Caller (API key id), method and path the key belongs to.")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the canonical JSON body of the first request.")
-    # Empty only inside the transaction that claimed the key (other transactions never see it so).
+    # Written with the key (a key was once claimed first and answered at the end: hence nullable).
     response_status = models.PositiveSmallIntegerField(null=True)
     response_body = models.TextField(null=True, help_text="The JSON body exactly as first sent.")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

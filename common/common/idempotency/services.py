@@ -33,14 +33,16 @@ Operation = Callable[[], tuple[int, Any]]
 
 
 def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Operation, required: bool = True) -> HttpResponse:
-    """Run ``operation`` once per key and answer every request carrying that key with its response.
+    """Run ``operation`` and keep its answer under the key; answer every later request carrying that key
+    with it.
 
-    The key is claimed first (``INSERT ... ON CONFLICT DO NOTHING``), so a concurrent duplicate waits
-    on the unique key until the first request commits, then replays its response. The claim, the
-    operation and its answer commit together, in a transaction the first error ends, so the
-    operation's changes take no savepoints. Refusals of the business (4xx :class:`DomainError`) roll
-    that transaction back and are then kept under the key and replayed like successes; anything else
-    propagates and leaves no trace.
+    The operation and its answer commit together, in a transaction the first error ends, so the
+    operation's changes take no savepoints. The answer is kept last (``INSERT ... ON CONFLICT DO
+    NOTHING``, one statement): a key answered already, or meanwhile by a concurrent duplicate (the
+    insert waits for that one's commit), rolls this run back and replays that answer, so the
+    operation's effects commit once per key. Refusals of the business (4xx :class:`DomainError`)
+    roll their transaction back and are then kept like successes; anything else leaves no trace,
+    unless the key has an answer already, which is replayed.
     """
     if not key:
         if required:
@@ -50,34 +52,40 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
         raise DomainError(ErrorCode.IDEMPOTENCY_KEY_INVALID, f"{KEY_HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters.")
     scope = _scope(request)
     fingerprint = _fingerprint(request.body)
-    refusal = None
-    with all_or_nothing():
-        replayed = _claim_or_replay(scope=scope, key=key, fingerprint=fingerprint)
-        if replayed is not None:
-            return replayed
-        try:
-            status, body = _encoded(*operation())
-        except DomainError as exc:
-            if exc.status >= 500:
-                raise
-            refusal = exc
-            transaction.set_rollback(True)  # what the operation wrote goes, and the claim with it
-        else:
-            _keep(scope=scope, key=key, status=status, body=body)
+    refusal, answered = None, False
+    try:
+        with all_or_nothing():
+            try:
+                status, body = _encoded(*operation())
+            except DomainError as exc:
+                if exc.status >= 500:
+                    raise
+                refusal = exc
+                transaction.set_rollback(True)  # what the operation wrote goes
+            else:
+                answered = not _keep(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body)
+                if answered:
+                    transaction.set_rollback(True)  # the key's answer stands, and this run's writes go
+    except Exception:
+        kept = _kept_answer_if_any(scope=scope, key=key, fingerprint=fingerprint)
+        if kept is None:
+            raise
+        return kept
+    if answered:
+        return _replay(scope=scope, key=key, fingerprint=fingerprint)
     if refusal is not None:
         return _keep_refusal(refusal, scope=scope, key=key, fingerprint=fingerprint)
     return _response(status, body)
 
 
 def _keep_refusal(refusal: DomainError, *, scope: str, key: str, fingerprint: str) -> HttpResponse:
-    """Keep the refusal as the key's answer, in a transaction of its own: the operation's rolled back,
-    its claim with it. A request with the same key that answered meanwhile has the key's answer."""
+    """Keep the refusal as the key's answer, in a transaction of its own (the operation's rolled back),
+    unless the key has an answer already."""
+    status, body = _encoded(refusal.status, refusal.body())
     with transaction.atomic():
-        replayed = _claim_or_replay(scope=scope, key=key, fingerprint=fingerprint)
-        if replayed is not None:
-            return replayed
-        status, body = _encoded(refusal.status, refusal.body())
-        _keep(scope=scope, key=key, status=status, body=body)
+        kept = _keep(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body)
+    if not kept:
+        return _replay(scope=scope, key=key, fingerprint=fingerprint)
     return _response(status, body)
 
 
@@ -88,37 +96,34 @@ def purge_expired(*, older_than: timedelta | None = None) -> int:
     return deleted
 
 
-def _claim_or_replay(*, scope: str, key: str, fingerprint: str) -> HttpResponse | None:
-    """Claim the key for this request (None), or the answer it already has (``IDEMPOTENCY_KEY_REUSED``
-    for another body)."""
-    if _claim(scope=scope, key=key, fingerprint=fingerprint):
-        return None
+def _replay(*, scope: str, key: str, fingerprint: str) -> HttpResponse:
+    """The key's answer (``IDEMPOTENCY_KEY_REUSED`` for another body)."""
     record = IdempotencyRecord.objects.get(scope=scope, key=key)
     if record.fingerprint != fingerprint:
         raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
     return _response(record.response_status, record.response_body, replayed=True)
 
 
-def _keep(*, scope: str, key: str, status: int, body: str) -> None:
+def _kept_answer_if_any(*, scope: str, key: str, fingerprint: str) -> HttpResponse | None:
+    """After a failed run: the key's answer if it has one (a retry whose run again failed), else None."""
+    try:
+        if not IdempotencyRecord.objects.filter(scope=scope, key=key).exists():
+            return None
+    except Exception:  # noqa: BLE001 - the database is away as well: the run's own error is the answer
+        return None
+    return _replay(scope=scope, key=key, fingerprint=fingerprint)
+
+
+def _keep(*, scope: str, key: str, fingerprint: str, status: int, body: str) -> bool:
+    """Keep the answer under the key; False when the key has one already (it stays)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            UPDATE {IdempotencyRecord._meta.db_table} SET response_status = %s, response_body = %s
-            WHERE scope = %s AND key = %s
-            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
-            [status, body, scope, key],
-        )
-
-
-def _claim(*, scope: str, key: str, fingerprint: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, created_at)
-            VALUES (%s, %s, %s, now())
+            INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, response_status, response_body, created_at)
+            VALUES (%s, %s, %s, %s, %s, now())
             ON CONFLICT (scope, key) DO NOTHING
             """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
-            [scope, key, fingerprint],
+            [scope, key, fingerprint, status, body],
         )
         return cursor.rowcount == 1
 
