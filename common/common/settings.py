@@ -214,8 +214,6 @@ def service_settings(
         "KAFKA_TOPIC_REPLICATION": env.int("KAFKA_TOPIC_REPLICATION", default=1),
         "KAFKA_SESSION_TIMEOUT_MS": env.int("KAFKA_SESSION_TIMEOUT_MS", default=10000),
         "KAFKA_MAX_POLL_INTERVAL_MS": env.int("KAFKA_MAX_POLL_INTERVAL_MS", default=300000),
-        "KAFKA_FETCH_MAX_WAIT_MS": env.int("KAFKA_FETCH_MAX_WAIT_MS", default=25),
-        "KAFKA_FETCH_MIN_BYTES": env.int("KAFKA_FETCH_MIN_BYTES", default=65536),
         "KAFKA_REQUEST_TIMEOUT_MS": env.int("KAFKA_REQUEST_TIMEOUT_MS", default=10000),
         # How often the relay process (and the queue workers' sweep, for when it is not running)
         # looks for rows whose commit notification it missed.

@@ -27,15 +27,6 @@ def produce(topic, *values, headers=None):
     producer.close()
 
 
-def produce_to(topic, partition, *values):
-    """Write ``values`` in order to one partition of the topic."""
-    producer = KafkaProducer(**client_config(), acks="all")
-    for value in values:
-        producer.send(topic, value=value, partition=partition)
-    producer.flush()
-    producer.close()
-
-
 def ids(envelopes) -> list[uuid.UUID]:
     """The ids of dispatched envelopes (the JSON texts the consumer hands on)."""
     return [uuid.UUID(json.loads(envelope)["id"]) for envelope in envelopes]
@@ -160,48 +151,6 @@ class TestConsumer:
         assert [len(b) for b in batches] == [3, 3, 1]
         assert [i for b in batches for i in ids(b)] == [e.id for e in events]
         assert committed_offset(kafka_consumer, kafka_topic) == 8
-        kafka_consumer.close()
-
-    def test_the_events_of_several_partitions_travel_together_each_partitions_in_offset_order(
-        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
-    ):
-        handled("user.created", lambda event: None)
-        by_partition = {partition: [make_user_created() for _ in range(3)] for partition in range(3)}
-        for partition, events in by_partition.items():
-            produce_to(kafka_topic, partition, *(e.to_bytes() for e in events))
-        batches = []
-        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = event_consumer(kafka_consumer, batches.append, batch_size=100)
-        assert consume_until(consumer, 9) == {"handled": 9}
-        partition_of = {e.id: partition for partition, events in by_partition.items() for e in events}
-        assert any(len({partition_of[i] for i in ids(batch)}) > 1 for batch in batches), "one task for several partitions"
-        handed = [i for batch in batches for i in ids(batch)]
-        for partition, events in by_partition.items():
-            assert [i for i in handed if partition_of[i] == partition] == [e.id for e in events]
-        assert committed_offset(kafka_consumer, kafka_topic) == 9
-        kafka_consumer.close()
-
-    def test_after_a_failed_hand_off_every_partition_is_read_again_from_what_was_not_handed_off(
-        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
-    ):
-        handled("user.created", lambda event: None)
-        events = [make_user_created() for _ in range(6)]
-        for partition in range(3):
-            produce_to(kafka_topic, partition, *(e.to_bytes() for e in events[2 * partition : 2 * partition + 2]))
-        batches, failures = [], [1]
-
-        def flaky_broker(batch):
-            if batches and failures:
-                failures.pop()
-                raise ConnectionError("task broker unavailable")
-            batches.append(ids(batch))
-
-        kafka_consumer = create_consumer(topics=[kafka_topic], group_id=group)
-        consumer = event_consumer(kafka_consumer, flaky_broker, batch_size=2, retry_backoff_seconds=0)
-        consume_until(consumer, 6)
-        handed = [i for batch in batches for i in batch]
-        assert sorted(handed) == sorted(e.id for e in events), "each event handed off once, none lost"
-        assert committed_offset(kafka_consumer, kafka_topic) == 6
         kafka_consumer.close()
 
     def test_a_failed_batch_is_handed_off_again_whole_and_the_batches_before_it_stay_committed(

@@ -1,9 +1,7 @@
 """The Kafka consumer behind ``manage.py consume_kafka``: route, dispatch, commit. Nothing else.
 
-Its own work stays tiny (one Celery task per poll, or per ``batch_size`` events of it: each
-partition's events in offset order, one partition after the other), so a poll never comes near
-``max_poll_interval_ms``. Events of several partitions may share a task: they are of different
-customers, and the queue workers keep each customer's order by the events' versions. An event is routed by its CloudEvents binary-mode header ``ce_type``
+Its own work stays tiny (one Celery task per batch of a partition's events), so a poll never comes
+near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header ``ce_type``
 (the outbox relay sets it) and handed on as the bytes it came as: the queue worker that applies it
 validates it once, and dead-letters it if it is invalid. A message without the header (another
 producer) is decoded and checked here. Offsets are committed only after the hand-off; a crash in
@@ -94,46 +92,42 @@ class EventConsumer:
             return counts
         if not batches:
             self._recover_lost_positions()
-        for partition, retry_from in self._hand_off(batches, counts, offsets).items():
-            self.consumer.seek(partition, retry_from)
-            failed = True
+        for partition, messages in batches.items():
+            retry_from = self._hand_off_partition(partition, messages, counts, offsets)
+            if retry_from is not None:
+                self.consumer.seek(partition, retry_from)
+                failed = True
         self._commit(offsets)
         self._record(counts)
         if failed:
             self._stopping.wait(self.retry_backoff_seconds)
         return counts
 
-    def _hand_off(
+    def _hand_off_partition(
         self,
-        batches: dict[TopicPartition, list[ConsumerRecord]],
+        partition: TopicPartition,
+        messages: list[ConsumerRecord],
         counts: Counter,
         offsets: dict[TopicPartition, OffsetAndMetadata],
-    ) -> dict[TopicPartition, int]:
-        """Dispatch the poll's events ``batch_size`` at a time (each partition's in offset order) and record
-        in ``offsets`` what was handed off. After a failed hand-off, nothing more is dispatched: return,
-        for each partition not handed off to its end, the offset to read again from."""
+    ) -> int | None:
+        """Dispatch the events ``batch_size`` at a time, in offset order, and record in ``offsets`` what
+        was handed off. Return the offset to read again from if a hand-off failed."""
         batch: list[str] = []
-        in_batch: dict[TopicPartition, int] = {}  # each partition's last offset in the batch
-        polled = [(partition, message) for partition, messages in batches.items() for message in messages]
+        batch_start: int | None = None  # the first offset not handed off yet
         try:
-            for partition, message in polled:
-                in_batch[partition] = message.offset
+            for message in messages:
+                batch_start = message.offset if batch_start is None else batch_start
                 event = self._accept(message, counts)
                 if event is not None:
                     batch.append(event)
-                if len(batch) >= self.batch_size or message is polled[-1][1]:
+                if len(batch) >= self.batch_size or message is messages[-1]:
                     self._dispatch(batch, counts)
-                    offsets.update({handed: OffsetAndMetadata(last + 1, "", -1) for handed, last in in_batch.items()})
-                    batch, in_batch = [], {}
+                    offsets[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
+                    batch, batch_start = [], None
         except HandOffFailed as exc:
-            retry_from = {
-                partition: offsets[partition].offset if partition in offsets else messages[0].offset
-                for partition, messages in batches.items()
-                if partition not in offsets or offsets[partition].offset <= messages[-1].offset
-            }
-            logger.warning("hand-off failed, will retry from offsets %s: %s", sorted(retry_from.values()), exc)
-            return retry_from
-        return {}
+            logger.warning("hand-off failed, will retry from offset %s: %s", batch_start, exc)
+            return batch_start
+        return None
 
     def _dispatch(self, batch: list[str], counts: Counter) -> None:
         if not batch:

@@ -131,11 +131,6 @@ def create_consumer(*, topics: list[str], group_id: str) -> KafkaConsumer:
         max_poll_interval_ms=settings.KAFKA_MAX_POLL_INTERVAL_MS,
         # A poll is at most one task's batch (the consumer hands off up to EVENT_BATCH_SIZE events per task).
         max_poll_records=settings.EVENT_BATCH_SIZE,
-        # The broker answers a fetch once it has this much, or after this long: at a modest rate, events
-        # arriving within a few milliseconds travel as one batch (one task, one transaction) instead of
-        # one each, and the idle consumer asks 40 times a second rather than whenever one event comes.
-        fetch_min_bytes=settings.KAFKA_FETCH_MIN_BYTES,
-        fetch_max_wait_ms=settings.KAFKA_FETCH_MAX_WAIT_MS,
     )
 
 
