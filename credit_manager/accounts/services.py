@@ -34,7 +34,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Subquery
+from django.db.models import Model, Subquery
 
 from accounts.cache import forget_account_on_commit
 from accounts.models import ZERO, AccountDecision, AccountStatus, CreditAccount
@@ -58,7 +58,7 @@ from common.events.payloads import (
 )
 from common.outbox.services import outbox_rows
 from common.postgres.reads import columns, read_instance
-from common.postgres.writes import update_fields
+from common.postgres.writes import insert_together, update_fields
 
 # An account open for business: its status follows the decision in force, and blocking freezes it.
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
@@ -394,15 +394,27 @@ def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
     if together is None:
         _write_announcements(account.id, account.user_id, [change], [event])
         return
-    if _savepoints() != together.savepoints:
-        raise RuntimeError("announced inside a savepoint of an announced_together block: its rollback would keep the event")
+    together.check_savepoints()
     together.add(account, change, event)
+
+
+def write_with_announcements(*groups: Sequence[Model]) -> None:
+    """Insert these new rows of the change (one model per group, as ``insert_together`` does) with the
+    events of the :func:`announced_together` block around, in the statement that writes them; at once
+    outside such a block. Nothing in the block may read them back from the database."""
+    together = _announcing.get()
+    if together is None:
+        insert_together(*groups)
+        return
+    together.check_savepoints()
+    together.rows.extend(groups)
 
 
 @contextmanager
 def announced_together() -> Iterator[None]:
-    """Write the events the operations inside announce together: per account, one audit append and one
-    outbox insert, however many events (opening and analysing an account announce up to three).
+    """Write the events the operations inside announce together: per account, one statement appends
+    their audit entries and inserts their outbox rows, however many events (opening and analysing an
+    account announce up to three), with the rows handed to :func:`write_with_announcements`.
 
     The block is one unit of the caller's transaction (``atomic(savepoint=False)``): anything raised
     inside rolls the transaction back, so no change commits without its events. Inside it an event may
@@ -419,8 +431,11 @@ def announced_together() -> Iterator[None]:
             yield
         finally:
             _announcing.reset(token)
+        rows = together.rows
         for account_id, (user_id, changes, events) in together.by_account.items():
-            _write_announcements(account_id, user_id, changes, events)
+            _write_announcements(account_id, user_id, changes, events, written_with=rows)
+            rows = []
+        insert_together(*rows)  # nothing was announced: the rows alone
 
 
 @dataclass
@@ -429,6 +444,11 @@ class _Announcements:
 
     savepoints: list[str]
     by_account: dict[uuid.UUID, tuple[uuid.UUID, list[audit.Change], list[CloudEvent]]] = field(default_factory=dict)
+    rows: list[Sequence[Model]] = field(default_factory=list)  # groups of new rows to write with the events
+
+    def check_savepoints(self) -> None:
+        if _savepoints() != self.savepoints:
+            raise RuntimeError("announced inside a savepoint of an announced_together block: its rollback would keep the event")
 
     def add(self, account: CreditAccount, change: audit.Change, event: CloudEvent) -> None:
         _, changes, events = self.by_account.setdefault(account.id, (account.user_id, [], []))
@@ -445,7 +465,11 @@ def _savepoints() -> list[str]:
 
 
 def _write_announcements(
-    account_id: uuid.UUID, user_id: uuid.UUID, changes: list[audit.Change], events: list[CloudEvent]
+    account_id: uuid.UUID,
+    user_id: uuid.UUID,
+    changes: list[audit.Change],
+    events: list[CloudEvent],
+    written_with: Sequence[Sequence[Model]] = (),
 ) -> None:
     outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(user_id))
-    audit.record_all(subject_type="account", subject_id=account_id, changes=changes, written_with=[outbox])
+    audit.record_all(subject_type="account", subject_id=account_id, changes=changes, written_with=[outbox, *written_with])

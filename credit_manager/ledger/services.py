@@ -13,9 +13,8 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import AccountStatus, CreditAccount
-from accounts.services import apply_posting, lock_account, refuse_credit
+from accounts.services import announced_together, apply_posting, lock_account, refuse_credit, write_with_announcements
 from common.errors import DomainError, ErrorCode
-from common.postgres.writes import insert_together
 from common.transactions import atomic_change
 from ledger.models import Direction, LedgerAccount, LedgerEntry, LedgerTransaction, TransactionType
 
@@ -145,26 +144,27 @@ def _post(
     if balance > MAX_BALANCE:
         raise DomainError(ErrorCode.AMOUNT_TOO_LARGE)
     transaction_id = uuid.uuid4()
-    apply_posting(account, transaction_id=transaction_id, transaction_type=type, amount=amount, owed=owed)
-    posted = LedgerTransaction(
-        id=transaction_id,
-        account=account,
-        type=type,
-        direction=direction,
-        amount=amount,
-        description=description,
-        external_reference=external_reference,
-        reverses=reverses,
-        balance_after=account.balance,
-        available_after=account.available,
-        created_by=created_by,
-        reason=reason,
-    )
-    lines = [
-        LedgerEntry(transaction=posted, ledger_account=LedgerAccount.CUSTOMER, credit_account=account, amount=owed),
-        LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
-    ]
-    insert_together([posted], lines)  # one statement: the transaction and its two lines
+    with announced_together():
+        apply_posting(account, transaction_id=transaction_id, transaction_type=type, amount=amount, owed=owed)
+        posted = LedgerTransaction(
+            id=transaction_id,
+            account=account,
+            type=type,
+            direction=direction,
+            amount=amount,
+            description=description,
+            external_reference=external_reference,
+            reverses=reverses,
+            balance_after=account.balance,
+            available_after=account.available,
+            created_by=created_by,
+            reason=reason,
+        )
+        lines = [
+            LedgerEntry(transaction=posted, ledger_account=LedgerAccount.CUSTOMER, credit_account=account, amount=owed),
+            LedgerEntry(transaction=posted, ledger_account=counter, amount=-owed),
+        ]
+        write_with_announcements([posted], lines)  # in the statement that writes the posting's events
     LedgerTransaction.reversed_by.related.set_cached_value(posted, None)  # known without a query: nothing reverses it yet
     return posted
 

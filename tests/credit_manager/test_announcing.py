@@ -2,20 +2,28 @@
 together (their outbox rows inserted by the statement that appends their audit entries), never
 outliving a change that rolled back."""
 
+import uuid
 from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from support import events_of, onboard, user_created
+from support import events_of, onboard, spend, user_created
 
 from accounts.models import CreditAccount
-from accounts.services import announced_together, follow_customer_status, freeze_account, lock_account
+from accounts.services import (
+    announced_together,
+    follow_customer_status,
+    freeze_account,
+    lock_account,
+    write_with_announcements,
+)
 from common.audit.actors import acting_for_event
 from common.audit.models import AuditEntry
 from common.audit.services import verify
 from common.messaging.tasks import process_event
 from common.outbox.models import OutboxEvent
+from ledger.models import LedgerEntry, LedgerTransaction
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +49,22 @@ def test_opening_and_analysing_an_account_writes_its_three_events_and_their_audi
     assert verify() == (3, [])
     [statement] = inserting_into(captured, AuditEntry)
     assert inserting_into(captured, OutboxEvent) == [statement]
+
+
+def test_a_purchase_writes_its_transaction_and_lines_in_the_statement_that_writes_its_event(active_account):
+    with acting_for_event(event_id="e-1", source="test", event_type="test"), CaptureQueriesContext(connection) as captured:
+        spend(active_account, "10.00")
+    [statement] = inserting_into(captured, AuditEntry)
+    assert inserting_into(captured, OutboxEvent) == inserting_into(captured, LedgerTransaction) == [statement]
+    assert inserting_into(captured, LedgerEntry) == [statement]
+    assert verify() == (AuditEntry.objects.count(), [])
+
+
+def test_rows_handed_to_a_block_that_announced_nothing_are_written_alone():
+    row = OutboxEvent(event_id=uuid.uuid4(), event_type="t", topic="t", key="k", subject="s", envelope={})
+    with transaction.atomic(), announced_together():
+        write_with_announcements([row])
+    assert OutboxEvent.objects.filter(event_id=row.event_id).exists()
 
 
 def test_what_a_block_announced_is_not_written_when_the_block_fails():
