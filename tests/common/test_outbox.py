@@ -222,6 +222,28 @@ class TestRelayProcess:
         first = publish_one(kafka_topic)
         wait_until(lambda: late and all_sent([first, late["row"]]), timeout=5, what="both events sent")
 
+    def test_the_commits_of_its_linger_after_a_wake_go_in_the_same_pass(self, kafka_topic, monkeypatch):
+        """Woken by a commit, it waits ``OUTBOX_RELAY_LINGER_MS`` before it looks: at a steady rate, one pass
+        (two statements and a produce request) for the commits of that moment rather than one each."""
+        send, batches = services._send, []
+
+        def recorded(rows):
+            batches.append(len(rows))
+            return send(rows)
+
+        monkeypatch.setattr(services, "_send", recorded)
+        lingering = OutboxRelay(sweep_seconds=30, retry_seconds=0.2, linger_seconds=0.5)
+        thread = threading.Thread(target=lambda: (lingering.run(), connection.close()))
+        thread.start()
+        try:
+            wait_until(lambda: relay_pending().skipped_locked, timeout=5, what="the relay listening")
+            rows = [publish_one(kafka_topic) for _ in range(3)]
+            wait_until(lambda: all_sent(rows), timeout=5, what="the committed events sent")
+        finally:
+            lingering.stop()
+            thread.join(10)
+        assert batches == [3]
+
     def test_keeps_the_relay_lock_so_the_sweep_does_nothing_while_it_runs(self, kafka_topic, relay):
         wait_until(lambda: relay_pending().skipped_locked, timeout=5, what="the relay process holding the lock")
 

@@ -3,7 +3,8 @@
 A trigger notifies ``RELAY_CHANNEL`` when a transaction that added outbox rows commits (migration
 outbox 0002). This process listens on a connection of its own and, on a notification, relays
 everything pending; notifications that arrive while it sends come out as one more pass, so a burst
-of commits costs one relay, whatever their rate. It also relays every ``OUTBOX_SWEEP_SECONDS``
+of commits costs one relay, whatever their rate. Woken, it lingers ``OUTBOX_RELAY_LINGER_MS`` before
+it looks, so that at a steady rate the commits of that moment go in one pass too. It also relays every ``OUTBOX_SWEEP_SECONDS``
 without being woken, for rows whose notification was missed (the process was down, the listener
 reconnected). It keeps the relay lock for as long as it runs, so a pass is two statements (read
 the pending rows, mark them sent); the periodic sweep then finds the lock taken and does nothing.
@@ -31,8 +32,11 @@ LOCKED_RETRY_SECONDS = 1.0
 
 
 class OutboxRelay:
-    def __init__(self, *, sweep_seconds: float | None = None, retry_seconds: float | None = None) -> None:
+    def __init__(
+        self, *, sweep_seconds: float | None = None, retry_seconds: float | None = None, linger_seconds: float | None = None
+    ) -> None:
         self.sweep_seconds = sweep_seconds or settings.OUTBOX_SWEEP_SECONDS
+        self.linger_seconds = settings.OUTBOX_RELAY_LINGER_MS / 1000 if linger_seconds is None else linger_seconds
         # After a failure (broker or database away): wait this long, whatever wakes us meanwhile.
         self.retry_seconds = retry_seconds or self.sweep_seconds
         self._listener = None
@@ -57,8 +61,8 @@ class OutboxRelay:
                     self._stopping.wait(self.retry_seconds)
                 elif result.skipped_locked:
                     self._stopping.wait(LOCKED_RETRY_SECONDS)
-                else:
-                    self._wait_for_commit(self.sweep_seconds)
+                elif self._wait_for_commit(self.sweep_seconds):
+                    self._stopping.wait(self.linger_seconds)  # the commits of the next moment go in the same pass
         finally:
             self._close_listener()
             if self._holding_lock:
@@ -85,9 +89,10 @@ class OutboxRelay:
             connection.close()
             return None
 
-    def _wait_for_commit(self, seconds: float) -> None:
-        """Return when a commit notified us, ``stop`` was called, or after ``seconds``."""
-        select.select([self._stop_receiver, self._listener], [], [], seconds)
+    def _wait_for_commit(self, seconds: float) -> bool:
+        """Return when a commit notified us (True), ``stop`` was called, or after ``seconds``."""
+        ready, _, _ = select.select([self._stop_receiver, self._listener], [], [], seconds)
+        return self._listener in ready
 
     def _listen(self) -> None:
         if self._listener is None:
