@@ -54,7 +54,7 @@ TOKEN_SECONDS = 24 * 3600  # a lost token only costs one miss: the new one is ra
 T = TypeVar("T")
 
 # What a change does in Redis: a new token, and an announcement only if a process marked the object as kept.
-_REPLACE_TOKEN = """
+_CHANGE_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 if redis.call('DEL', KEYS[2]) == 1 then
     redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -168,4 +168,4 @@ def _new_token() -> int:
 
 @functools.cache
 def _replace_token_script() -> Script:
-    return get_redis_connection("default").register_script(_REPLACE_TOKEN)
+    return get_redis_connection("default").register_script(_CHANGE_SCRIPT)
