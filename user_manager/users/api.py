@@ -39,7 +39,7 @@ CLOSE_ERRORS = error_responses(*CHANGE_ERRORS)
 
 @router.post("", response={201: CustomerOut, **CREATE_ERRORS}, auth=WRITE)
 def create_customer(request: HttpRequest, response: HttpResponse, payload: CustomerIn):
-    return 201, _tagged(response, services.register_customer(**payload.model_dump()))
+    return 201, _tagged(response, services.register_customer(payload))
 
 
 @router.get("", response={200: list[CustomerOut], **error_responses()}, auth=READ)

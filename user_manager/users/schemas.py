@@ -1,7 +1,8 @@
 """What the API accepts and returns for customers (explicit fields, money as decimal strings).
 
-The rules are ``users.rules``' (the services check them for every caller); the fields here add
-what belongs to JSON: examples, and income as a decimal string. Request bodies are plain pydantic
+The rules are ``users.rules``' (the services check them for every caller, or take a registration
+already checked: ``CustomerIn`` is a ``NewCustomer``); the fields here add what belongs to JSON:
+examples, and income as a decimal string. Request bodies are plain pydantic
 models: ninja's ``Schema`` reads any object's attributes, so a JSON list would pass as an empty body.
 """
 
@@ -51,7 +52,7 @@ Phone = Annotated[rules.Phone, Field(description="E.164, e.g. +5511987654321; em
 SearchText = Annotated[str, StringConstraints(max_length=100), NO_CONTROL_CHARACTERS, STRIPPED]
 
 
-class CustomerIn(BaseModel):
+class CustomerIn(rules.NewCustomer):
     full_name: FullName
     email: Email
     tax_id: TaxId

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -38,21 +37,16 @@ from users.models import Customer, CustomerStatus
 logger = logging.getLogger(__name__)
 
 
-def register_customer(
-    *, full_name: str, email: str, tax_id: str, birth_date: date, monthly_income: Decimal, phone: str = ""
-) -> Customer:
-    """Create a customer and announce ``user.created``; 422 if a value breaks ``users.rules``, 409 if
-    the email or tax id is taken.
+def register_customer(registration: rules.NewCustomer) -> Customer:
+    """Create a customer and announce ``user.created``; 409 if the email or tax id is taken. The values
+    obey ``users.rules`` already: a :class:`~users.rules.NewCustomer` exists only once checked.
 
     Uniqueness is enforced by the database (case-insensitive email), so two concurrent requests
     with the same email cannot both succeed.
     """
-    values = rules.checked(
-        full_name=full_name, email=email, tax_id=tax_id, birth_date=birth_date, monthly_income=monthly_income, phone=phone
-    )
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(**values)
+            customer = Customer.objects.create(**registration.model_dump())
             _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)))
     except IntegrityError as exc:
         raise _conflict(exc) from exc
