@@ -3,13 +3,13 @@
 A trigger notifies ``RELAY_CHANNEL`` when a transaction that added outbox rows commits (migration
 outbox 0002). This process listens on a connection of its own and, on a notification, relays
 everything pending; notifications that arrive while it sends come out as one more pass, so a burst
-of commits costs one relay, whatever their rate. Woken, it lingers ``OUTBOX_RELAY_LINGER_MS`` before
-it looks, so that at a steady rate the commits of that moment go in one pass too. It also relays every ``OUTBOX_SWEEP_SECONDS``
-without being woken, for rows whose notification was missed (the process was down, the listener
-reconnected). It keeps the relay lock for as long as it runs, so a pass is two statements (read
-the pending rows, mark them sent); the periodic sweep then finds the lock taken and does nothing.
-Order and at-least-once come from ``send_pending``: one relay at a time, id order, a row marked
-sent only once Kafka acknowledged it.
+of commits costs one relay, whatever their rate. Woken, it lingers ``OUTBOX_RELAY_LINGER_MS``
+before it looks, so that at a steady rate the commits of that moment go in one pass too. It also
+relays every ``OUTBOX_SWEEP_SECONDS`` without being woken, for rows whose notification was missed
+(the process was down, the listener reconnected). It keeps the relay lock for as long as it runs,
+so a pass is two statements (read the pending rows, mark them sent); the periodic sweep then finds
+the lock taken and does nothing. Order and at-least-once come from ``send_pending``: one relay at a
+time, id order, a row marked sent only once Kafka acknowledged it.
 """
 
 from __future__ import annotations
