@@ -34,12 +34,8 @@ def publish(event: CloudEvent, *, topic: str, key: str) -> OutboxEvent:
     Postgres notification sent by a trigger, at commit only), and a periodic sweep sends whatever
     that missed (no relay process running, a broker outage).
     """
-    return publish_all([event], topic=topic, key=key)[0]
-
-
-def publish_all(events: Sequence[CloudEvent], *, topic: str, key: str) -> list[OutboxEvent]:
-    """Like :func:`publish`, for events of one key in the order given, in one statement."""
-    return OutboxEvent.objects.bulk_create(outbox_rows(events, topic=topic, key=key))
+    [row] = OutboxEvent.objects.bulk_create(outbox_rows([event], topic=topic, key=key))
+    return row
 
 
 def outbox_rows(events: Sequence[CloudEvent], *, topic: str, key: str) -> list[OutboxEvent]:
