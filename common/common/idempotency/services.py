@@ -98,20 +98,22 @@ def purge_expired(*, older_than: timedelta | None = None) -> int:
 
 def _replay(*, scope: str, key: str, fingerprint: str) -> HttpResponse:
     """The key's answer (``IDEMPOTENCY_KEY_REUSED`` for another body)."""
-    record = IdempotencyRecord.objects.get(scope=scope, key=key)
-    if record.fingerprint != fingerprint:
-        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
-    return _response(record.response_status, record.response_body, replayed=True)
+    return _answer(IdempotencyRecord.objects.get(scope=scope, key=key), fingerprint=fingerprint)
 
 
 def _kept_answer_if_any(*, scope: str, key: str, fingerprint: str) -> HttpResponse | None:
     """After a failed run: the key's answer if it has one (a retry whose run again failed), else None."""
     try:
-        if not IdempotencyRecord.objects.filter(scope=scope, key=key).exists():
-            return None
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
     except Exception:  # noqa: BLE001 - the database is away as well: the run's own error is the answer
         return None
-    return _replay(scope=scope, key=key, fingerprint=fingerprint)
+    return None if record is None else _answer(record, fingerprint=fingerprint)
+
+
+def _answer(record: IdempotencyRecord, *, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED, f"This {KEY_HEADER} was used with another request body.")
+    return _response(record.response_status, record.response_body, replayed=True)
 
 
 def _keep(*, scope: str, key: str, fingerprint: str, status: int, body: str) -> bool:
