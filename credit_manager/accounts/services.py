@@ -72,11 +72,13 @@ def open_account(
     For a customer its caller found without an account. The account is unique per customer, so of
     two concurrent openings for one customer only one can insert: the other's transaction fails on
     the unique key, and its retry finds the account.
+
+    Inside :func:`announced_together` the row is written with the block's events, as the changes
+    made to it in the block leave it (one insert, no update).
     """
-    account = CreditAccount.objects.create(
-        user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, **_reference_fields(reference)
-    )
+    account = CreditAccount(user_id=user_id, birth_date=birth_date, monthly_income=monthly_income, **_reference_fields(reference))
     account.opened_now = True
+    write_with_announcements([account])
     announce(account, CREDIT_ACCOUNT_OPENED, CreditAccountState(**account_state(account)))
     return account
 
@@ -348,6 +350,8 @@ def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> No
     if new_version:
         account.version += 1
         fields = [*fields, "version"]
+    if account._state.adding:  # opened in this block, not written yet: its insert will carry the change
+        return
     update_fields(account, [*fields, "updated_at"])
     if not account.opened_now:  # an account is cached only once its opening committed, as it then stands
         forget_account_on_commit(account.id)
@@ -392,7 +396,7 @@ def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
     event = new_event(event_type, subject=account.user_id, data=payload)
     together = _announcing.get()
     if together is None:
-        _write_announcements(account.id, account.user_id, [change], [event])
+        _write_announcements(account, [change], [event])
         return
     together.check_savepoints()
     together.add(account, change, event)
@@ -432,8 +436,8 @@ def announced_together() -> Iterator[None]:
         finally:
             _announcing.reset(token)
         rows = together.rows
-        for account_id, (user_id, changes, events) in together.by_account.items():
-            _write_announcements(account_id, user_id, changes, events, written_with=rows)
+        for account, changes, events in together.by_account.values():
+            _write_announcements(account, changes, events, written_with=rows)
             rows = []
         insert_together(*rows)  # nothing was announced: the rows alone
 
@@ -443,7 +447,7 @@ class _Announcements:
     """What an :func:`announced_together` block announced so far, by account, in order."""
 
     savepoints: list[str]
-    by_account: dict[uuid.UUID, tuple[uuid.UUID, list[audit.Change], list[CloudEvent]]] = field(default_factory=dict)
+    by_account: dict[uuid.UUID, tuple[CreditAccount, list[audit.Change], list[CloudEvent]]] = field(default_factory=dict)
     rows: list[Sequence[Model]] = field(default_factory=list)  # groups of new rows to write with the events
 
     def check_savepoints(self) -> None:
@@ -451,7 +455,7 @@ class _Announcements:
             raise RuntimeError("announced inside a savepoint of an announced_together block: its rollback would keep the event")
 
     def add(self, account: CreditAccount, change: audit.Change, event: CloudEvent) -> None:
-        _, changes, events = self.by_account.setdefault(account.id, (account.user_id, [], []))
+        _, changes, events = self.by_account.setdefault(account.id, (account, [], []))
         changes.append(change)
         events.append(event)
 
@@ -465,11 +469,11 @@ def _savepoints() -> list[str]:
 
 
 def _write_announcements(
-    account_id: uuid.UUID,
-    user_id: uuid.UUID,
-    changes: list[audit.Change],
-    events: list[CloudEvent],
-    written_with: Sequence[Sequence[Model]] = (),
+    account: CreditAccount, changes: list[audit.Change], events: list[CloudEvent], written_with: Sequence[Sequence[Model]] = ()
 ) -> None:
-    outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(user_id))
-    audit.record_all(subject_type="account", subject_id=account_id, changes=changes, written_with=[outbox, *written_with])
+    """An account whose own row is still to be written (opened in the block) has no audit chain yet."""
+    outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(account.user_id))
+    audit.record_all(
+        subject_type="account", subject_id=account.id, changes=changes, written_with=[outbox, *written_with],
+        new_subject=account._state.adding,
+    )  # fmt: skip

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import AccountDecision
 
@@ -124,7 +125,8 @@ class CreditDecision(models.Model):
     limit_request = models.ForeignKey("LimitRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="decisions")
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     note = models.CharField(max_length=500, blank=True, help_text="The operator's reason.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set when the decision is made, not when written: its events carry it before the row is written.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -30,6 +30,7 @@ from accounts.services import (
     record_customer_reference,
     record_decision,
     record_income,
+    write_with_announcements,
 )
 from analysis import selectors
 from analysis.models import CreditDecision, CreditPolicy, LimitRequest, LimitRequestStatus, Outcome, Trigger
@@ -264,7 +265,8 @@ def _record(
     reason_codes: list[str] | None = None,
     limit_request: LimitRequest | None = None,
 ) -> CreditDecision:
-    return CreditDecision.objects.create(
+    """The decision, written with the events that announce it (or at once outside ``announced_together``)."""
+    decision = CreditDecision(
         account=account,
         policy=policy,
         trigger=trigger,
@@ -275,6 +277,8 @@ def _record(
         granted_limit=granted_limit,
         limit_request=limit_request,
     )
+    write_with_announcements([decision])
+    return decision
 
 
 def _apply_request_decision(account: CreditAccount, decision: CreditDecision) -> None:

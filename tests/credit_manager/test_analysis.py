@@ -126,13 +126,14 @@ class TestOnboarding:
 
     def test_a_new_customer_costs_a_fixed_number_of_statements(self, django_assert_max_num_queries):
         """Applying user.created (counted with the test's own savepoint around it): the inbox (versions,
-        processed event), looking for the account, the policy, opening the account with the customer's
-        reference, the decision, the account's limit, then its three events in one audit append with their
-        outbox rows (two statements). Before 2026-12-03: 20 (an audit append and an outbox insert per
-        event, the reference saved apart, and the new account's empty ledger read); 12 until the outbox
-        rows joined the audit append (2026-12-04)."""
+        processed event), looking for the account, the policy, then one statement that inserts the
+        account as its analysis leaves it, the decision, the three events' outbox rows, their audit
+        entries and the head of the account's audit chain. Before 2026-12-03: 20 (an audit append and an
+        outbox insert per event, the reference saved apart, and the new account's empty ledger read); 12
+        until the outbox rows joined the audit append (2026-12-04); 11 until the account, its decision and
+        its chain's head joined it too, the account inserted once rather than inserted and updated."""
         event = user_created(reference=customer_reference("Ana Souza", tax_id="52998224725", email="ana@example.com"))
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(7):
             assert process_event.apply(args=[event.to_json()]).get() == "handled"
         account = CreditAccount.objects.get(user_id=event.data["user_id"])
         assert (account.status, account.customer_name) == ("active", "Ana Souza")

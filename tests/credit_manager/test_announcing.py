@@ -18,6 +18,7 @@ from accounts.services import (
     lock_account,
     write_with_announcements,
 )
+from analysis.models import CreditDecision
 from common.audit.actors import acting_for_event
 from common.audit.models import AuditEntry
 from common.audit.services import verify
@@ -38,7 +39,7 @@ def inserting_into(captured: CaptureQueriesContext, model) -> list[int]:
     ]
 
 
-def test_opening_and_analysing_an_account_writes_its_three_events_and_their_audit_entries_in_one_statement():
+def test_opening_and_analysing_an_account_writes_the_account_its_decision_and_its_three_events_in_one_statement():
     event = user_created()
     with CaptureQueriesContext(connection) as captured:
         assert process_event.apply(args=[event.to_json()]).get() == "handled"
@@ -48,7 +49,9 @@ def test_opening_and_analysing_an_account_writes_its_three_events_and_their_audi
     assert list(AuditEntry.objects.filter(subject_id=account.id).order_by("sequence").values_list("action", flat=True)) == types
     assert verify() == (3, [])
     [statement] = inserting_into(captured, AuditEntry)
-    assert inserting_into(captured, OutboxEvent) == [statement]
+    assert inserting_into(captured, OutboxEvent) == inserting_into(captured, CreditAccount) == [statement]
+    assert inserting_into(captured, CreditDecision) == [statement]
+    assert not [query for query in captured.captured_queries if f'UPDATE "{CreditAccount._meta.db_table}"' in query["sql"]]
 
 
 def test_a_purchase_writes_its_transaction_and_lines_in_the_statement_that_writes_its_event(active_account):

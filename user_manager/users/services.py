@@ -44,10 +44,10 @@ def register_customer(registration: rules.NewCustomer) -> Customer:
     Uniqueness is enforced by the database (case-insensitive email), so two concurrent requests
     with the same email cannot both succeed.
     """
+    customer = Customer(**registration.model_dump())
     try:
         with transaction.atomic():
-            customer = Customer.objects.create(**registration.model_dump())
-            _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)))
+            _announce(customer, USER_CREATED, UserCreated(**_state_of(customer)), new=True)
     except IntegrityError as exc:
         raise _conflict(exc) from exc
     # Known without a query: no credit event has summarised a new customer's credit yet.
@@ -184,13 +184,17 @@ def _state_of(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _announce(customer: Customer, event_type: str, data: Payload) -> None:
+def _announce(customer: Customer, event_type: str, data: Payload, *, new: bool = False) -> None:
     """Publish the customer's event through the outbox, in the caller's transaction, and record the change
-    in the audit trail when an operator or an API key made it (with the fields it changed)."""
+    in the audit trail when an operator or an API key made it (with the fields it changed).
+
+    A ``new`` customer's row is inserted by the statement that writes its event and starts its audit chain.
+    """
     after = _audited(customer) | ({"reason": data.reason} if getattr(data, "reason", "") else {})
     outbox = outbox_rows([new_event(event_type, subject=customer.id, data=data)], topic=USERS_TOPIC, key=str(customer.id))
     change = audit.Change(event_type, customer.state_before, after)
-    audit.record_all(subject_type="customer", subject_id=customer.id, changes=[change], written_with=[outbox])
+    written_with = [[customer], outbox] if new else [outbox]
+    audit.record_all(subject_type="customer", subject_id=customer.id, changes=[change], written_with=written_with, new_subject=new)
     # Ids and types only: personal data (tax id, email, income) never goes to the logs.
     logger.info("customer event recorded", extra={"customer_id": str(customer.id), "event_type": event_type})
 

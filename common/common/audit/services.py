@@ -3,7 +3,7 @@
 :func:`record` adds an entry in the caller's transaction (the change and its entry commit together
 or not at all) when the change has an actor (:func:`record_all`, several); the subject's chain is
 extended under a lock of its head row (two statements: lock the head, then insert the entries and
-move the head). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
+move the head; one for a subject new in the transaction). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
 canonical JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
 without the key nobody can write a chain that verifies.
 """
@@ -54,7 +54,12 @@ class Change(NamedTuple):
 
 
 def record_all(
-    *, subject_type: str, subject_id: uuid.UUID, changes: Sequence[Change], written_with: Sequence[Sequence[Model]] = ()
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    changes: Sequence[Change],
+    written_with: Sequence[Sequence[Model]] = (),
+    new_subject: bool = False,
 ) -> list[AuditEntry]:
     """Like :func:`record`, for several changes of one subject in the order they happened: still two
     statements, however many entries the chain grows by.
@@ -62,13 +67,16 @@ def record_all(
     ``written_with``: groups of new rows of the same changes (their events' outbox rows), inserted by the
     statement that appends the entries (as :func:`~common.postgres.writes.insert_together` inserts
     them), or by one of their own when no entry is recorded.
+
+    ``new_subject``: the subject was created by the caller's transaction, so its chain starts here and
+    nobody else can append to it before this commits: one statement, which inserts its head as well.
     """
     actor = current_actor()
     if actor is None or not changes:
         insert_together(*written_with)
         return []
     with transaction.atomic(savepoint=False):
-        head_id, newest, previous_hash = _locked_head(subject_type, subject_id)
+        head_id, newest, previous_hash = (None, 0, GENESIS) if new_subject else _locked_head(subject_type, subject_id)
         entries = []
         for sequence, change in enumerate(changes, start=newest + 1):
             entry = AuditEntry(
@@ -108,10 +116,17 @@ _ENTRY_COLUMNS = (
 _JSON_COLUMNS = frozenset({"before", "after"})
 
 
-def _append(entries: list[AuditEntry], *, head_id: int, written_with: Sequence[Sequence[Model]]) -> list[int]:
-    """Insert the entries (and the rows written with them) and move their subject's head to the last, in one
-    statement; the entries' ids, in order."""
+def _append(entries: list[AuditEntry], *, head_id: int | None, written_with: Sequence[Sequence[Model]]) -> list[int]:
+    """Insert the entries (and the rows written with them) and move their subject's head to the last (or
+    insert it, for a new subject: ``head_id`` None), in one statement; the entries' ids, in order."""
     inserts, inserted = insert_clauses(*written_with)
+    last, head = entries[-1], AuditHead._meta.db_table
+    if head_id is None:
+        move_head = f"INSERT INTO {head} (subject_type, subject_id, sequence, entry_hash) VALUES (%s, %s, %s, %s)"  # nosec B608 # the model's own table
+        head_params = [last.subject_type, last.subject_id, last.sequence, last.entry_hash]
+    else:
+        move_head = f"UPDATE {head} SET sequence = %s, entry_hash = %s WHERE id = %s"  # nosec B608 # the model's own table
+        head_params = [last.sequence, last.entry_hash, head_id]
     values = [
         json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
         for entry in entries
@@ -125,10 +140,10 @@ def _append(entries: list[AuditEntry], *, head_id: int, written_with: Sequence[S
                 INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES {", ".join([row] * len(entries))}
                 RETURNING id
             ){"".join(f", {insert}" for insert in inserts)}
-            UPDATE {AuditHead._meta.db_table} SET sequence = %s, entry_hash = %s WHERE id = %s
+            {move_head}
             RETURNING (SELECT array_agg(id ORDER BY id) FROM entry)
             """,  # nosec B608 # only the models' own table and column names are interpolated; every value is a parameter
-            [*values, *inserted, entries[-1].sequence, entries[-1].entry_hash, head_id],
+            [*values, *inserted, *head_params],
         )
         entry_ids = cursor.fetchone()[0]
     mark_inserted(*written_with)
