@@ -101,12 +101,13 @@ def service_settings(
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "common.observability.RequestIdMiddleware",
-            "django.contrib.sessions.middleware.SessionMiddleware",
+            # The back office's (sessions, the operator, messages): skipped on the public API's paths.
+            "common.backoffice.middleware.SessionMiddleware",
             "django.middleware.common.CommonMiddleware",
             "django.middleware.csrf.CsrfViewMiddleware",
-            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "common.backoffice.middleware.AuthenticationMiddleware",
             "common.audit.actors.AuditActorMiddleware",
-            "django.contrib.messages.middleware.MessageMiddleware",
+            "common.backoffice.middleware.MessageMiddleware",
             "django.middleware.clickjacking.XFrameOptionsMiddleware",
             "axes.middleware.AxesMiddleware",  # last: turns a refused login into the lockout page
         ],
