@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.test import override_settings
 from kafka import KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from common.events import routing_headers
 from common.messaging.consumer import EventConsumer
@@ -123,7 +124,9 @@ class TestConsumer:
         assert committed_offset(kafka_consumer, kafka_topic) == 3
         kafka_consumer.close()
 
-    def test_progress_is_recorded_at_most_once_an_interval_and_nothing_is_lost_in_between(self, kafka_topic, group, handled, make_user_created):
+    def test_progress_is_recorded_at_most_once_an_interval_and_nothing_is_lost_in_between(
+        self, kafka_topic, group, handled, make_user_created
+    ):
         handled("user.created", lambda event: None)
         produce(kafka_topic, *(make_user_created().to_bytes() for _ in range(3)))
         recorded = []
@@ -140,7 +143,9 @@ class TestConsumer:
         assert sum(r.get("handled", 0) for r in recorded) == 3
         consumer.consumer.close()
 
-    def test_events_are_handed_off_in_batches_in_offset_order(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
+    def test_events_are_handed_off_in_batches_in_offset_order(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
         handled("user.created", lambda event: None)
         events = [make_user_created() for _ in range(7)]
         produce(kafka_topic, *(e.to_bytes() for e in events), b"not an event")
@@ -176,7 +181,9 @@ class TestConsumer:
         assert committed_offset(kafka_consumer, kafka_topic) == 4
         kafka_consumer.close()
 
-    def test_a_new_group_starts_from_the_earliest_message(self, kafka_topic, dead_letter_topic, group, handled, make_user_created):
+    def test_a_new_group_starts_from_the_earliest_message(
+        self, kafka_topic, dead_letter_topic, group, handled, make_user_created
+    ):
         """kafka-python defaults to 'latest', which would silently skip what was written before the group existed."""
         handled("user.created", lambda event: None)
         produce(kafka_topic, make_user_created().to_bytes())
@@ -220,7 +227,11 @@ class TestBrokerDataLoss:
         ensure_topics(["users.events"])
         after_restart = make_user_created()
         produce("users.events", after_restart.to_bytes())
-        wait_until(lambda: consumer.poll_once() is not None and after_restart.to_bytes().decode() in dispatched, timeout=60, what="the new message")
+        wait_until(
+            lambda: consumer.poll_once() is not None and after_restart.to_bytes().decode() in dispatched,
+            timeout=60,
+            what="the new message",
+        )
         kafka_consumer.close()
 
     def test_a_consumer_that_has_not_joined_its_group_when_the_broker_goes_away_waits_for_it(
@@ -242,5 +253,74 @@ class TestBrokerDataLoss:
         ensure_topics(["users.events"])
         event = make_user_created()
         produce("users.events", event.to_bytes())
-        wait_until(lambda: consumer.poll_once() is not None and event.to_bytes().decode() in dispatched, timeout=60, what="the message")
+        wait_until(
+            lambda: consumer.poll_once() is not None and event.to_bytes().decode() in dispatched, timeout=60, what="the message"
+        )
         kafka_consumer.close()
+
+
+class PolledPartitions:
+    """What the consumer needs of kafka-python's, for one poll that brings several partitions' messages."""
+
+    config = {"max_poll_records": 500}
+
+    def __init__(self, batches: dict) -> None:
+        self.batches = batches
+        self.seeks: dict = {}
+        self.commits: list[dict] = []
+
+    def poll(self, timeout_ms):
+        batches, self.batches = self.batches, {}
+        return batches
+
+    def seek(self, partition, offset):
+        self.seeks[partition] = offset
+
+    def commit(self, offsets):
+        self.commits.append({partition: meta.offset for partition, meta in offsets.items()})
+
+
+def on_partition(partition: int, *events) -> tuple[TopicPartition, list[ConsumerRecord]]:
+    """``events`` as one poll brings them from the partition (offsets from 0), routed by their header."""
+    topic_partition = TopicPartition("users.events", partition)
+    records = [
+        ConsumerRecord(
+            "users.events", partition, -1, offset, 0, 0, b"k", event.to_bytes(), [("ce_type", event.type.encode())], None, 1, 1, 1
+        )
+        for offset, event in enumerate(events)
+    ]
+    return topic_partition, records
+
+
+class TestOnePollOneTask:
+    def test_a_polls_events_of_every_partition_go_in_one_task_each_partitions_in_offset_order(self, handled, make_user_created):
+        handled("user.created", lambda event: None)
+        first, second = [make_user_created() for _ in range(3)], [make_user_created() for _ in range(2)]
+        kafka = PolledPartitions(dict([on_partition(0, *first), on_partition(1, *second)]))
+        tasks = []
+        assert event_consumer(kafka, tasks.append).poll_once() == {"handled": 5}
+        assert [ids(task) for task in tasks] == [[e.id for e in first + second]]
+        assert kafka.commits == [{TopicPartition("users.events", 0): 3, TopicPartition("users.events", 1): 2}]
+
+    def test_when_a_hand_off_fails_every_partition_is_read_again_from_its_first_event_not_handed_off(
+        self, handled, make_user_created
+    ):
+        handled("user.created", lambda event: None)
+        first, second, third = (
+            [make_user_created() for _ in range(3)],
+            [make_user_created() for _ in range(2)],
+            [make_user_created()],
+        )
+        kafka = PolledPartitions(dict([on_partition(0, *first), on_partition(1, *second), on_partition(2, *third)]))
+        tasks = []
+
+        def second_task_refused(batch):
+            if tasks:
+                raise ConnectionError("task broker unavailable")
+            tasks.append(batch)
+
+        consumer = event_consumer(kafka, second_task_refused, batch_size=2, retry_backoff_seconds=0)
+        assert consumer.poll_once() == {"handled": 2}
+        assert [ids(task) for task in tasks] == [[e.id for e in first[:2]]]
+        assert kafka.commits == [{TopicPartition("users.events", 0): 2}]
+        assert kafka.seeks == {TopicPartition("users.events", p): offset for p, offset in [(0, 2), (1, 0), (2, 0)]}

@@ -1,7 +1,7 @@
 """The Kafka consumer behind ``manage.py consume_kafka``: route, dispatch, commit. Nothing else.
 
-Its own work stays tiny (one Celery task per batch of a partition's events), so a poll never comes
-near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header ``ce_type``
+Its own work stays tiny (one Celery task per poll's events, whatever their partitions), so a poll
+never comes near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header ``ce_type``
 (the outbox relay sets it) and handed on as the bytes it came as: the queue worker that applies it
 validates it once, and dead-letters it if it is invalid. A message without the header (another
 producer) is decoded and checked here. Offsets are committed only after the hand-off; a crash in
@@ -53,7 +53,7 @@ class EventConsumer:
         self.dispatch = dispatch
         self.dead_letter = dead_letter
         self.record_progress = record_progress
-        # Events per task; by default as many as one poll of a partition can return.
+        # Events per task; by default as many as one poll can return.
         self.batch_size = batch_size or consumer.config["max_poll_records"]
         self.poll_timeout_ms = poll_timeout_ms
         self.retry_backoff_seconds = retry_backoff_seconds
@@ -92,42 +92,60 @@ class EventConsumer:
             return counts
         if not batches:
             self._recover_lost_positions()
-        for partition, messages in batches.items():
-            retry_from = self._hand_off_partition(partition, messages, counts, offsets)
-            if retry_from is not None:
-                self.consumer.seek(partition, retry_from)
-                failed = True
+        for partition, retry_from in self._hand_off(batches, counts, offsets).items():
+            self.consumer.seek(partition, retry_from)
+            failed = True
         self._commit(offsets)
         self._record(counts)
         if failed:
             self._stopping.wait(self.retry_backoff_seconds)
         return counts
 
-    def _hand_off_partition(
+    def _hand_off(
         self,
-        partition: TopicPartition,
-        messages: list[ConsumerRecord],
+        batches: dict[TopicPartition, list[ConsumerRecord]],
         counts: Counter,
         offsets: dict[TopicPartition, OffsetAndMetadata],
-    ) -> int | None:
-        """Dispatch the events ``batch_size`` at a time, in offset order, and record in ``offsets`` what
-        was handed off. Return the offset to read again from if a hand-off failed."""
+    ) -> dict[TopicPartition, int]:
+        """Dispatch the poll's events ``batch_size`` at a time, whatever their partitions (each partition's
+        in offset order), and record in ``offsets`` what was handed off. Return, for each partition not
+        wholly handed off because a hand-off failed, the offset to read again from.
+
+        One task for the events of all partitions: at a steady rate a poll brings an event or two from
+        each, and a task per partition cost the queue workers a task per event. Order holds, since one
+        customer's events share a partition and a task applies its events in the order given.
+        """
+        owed = {partition: messages[0].offset for partition, messages in batches.items() if messages}  # not handed off yet
         batch: list[str] = []
-        batch_start: int | None = None  # the first offset not handed off yet
+        covered: dict[TopicPartition, int] = {}  # the last offset of each partition in the batch
         try:
-            for message in messages:
-                batch_start = message.offset if batch_start is None else batch_start
-                event = self._accept(message, counts)
-                if event is not None:
-                    batch.append(event)
-                if len(batch) >= self.batch_size or message is messages[-1]:
-                    self._dispatch(batch, counts)
-                    offsets[partition] = OffsetAndMetadata(message.offset + 1, "", -1)
-                    batch, batch_start = [], None
+            for partition, messages in batches.items():
+                for message in messages:
+                    covered[partition] = message.offset
+                    event = self._accept(message, counts)
+                    if event is not None:
+                        batch.append(event)
+                    if len(batch) >= self.batch_size:
+                        self._dispatch(batch, counts)
+                        self._handed_off(covered, owed, offsets)
+                        batch, covered = [], {}
+            self._dispatch(batch, counts)
+            self._handed_off(covered, owed, offsets)
         except HandOffFailed as exc:
-            logger.warning("hand-off failed, will retry from offset %s: %s", batch_start, exc)
-            return batch_start
-        return None
+            retry = {partition: offset for partition, offset in owed.items() if offset <= batches[partition][-1].offset}
+            logger.warning(
+                "hand-off failed, will retry from %s: %s", ", ".join(f"{p.partition}@{o}" for p, o in retry.items()), exc
+            )
+            return retry
+        return {}
+
+    @staticmethod
+    def _handed_off(
+        covered: dict[TopicPartition, int], owed: dict[TopicPartition, int], offsets: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        for partition, last in covered.items():
+            owed[partition] = last + 1
+            offsets[partition] = OffsetAndMetadata(last + 1, "", -1)
 
     def _dispatch(self, batch: list[str], counts: Counter) -> None:
         if not batch:
@@ -195,7 +213,9 @@ class EventConsumer:
         if lost:
             # Leave and re-join the group: a fresh assignment starts from the earliest offset, and the
             # broker's (also lost) group state is rebuilt instead of answering "rebalance in progress".
-            logger.warning("broker lost %s; re-joining the group to read from the start", ", ".join(f"{p.topic}/{p.partition}" for p in lost))
+            logger.warning(
+                "broker lost %s; re-joining the group to read from the start", ", ".join(f"{p.topic}/{p.partition}" for p in lost)
+            )
             topics = sorted(self.consumer.subscription() or [])
             self.consumer.unsubscribe()
             self.consumer.subscribe(topics=topics)
