@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from accounts import selectors
 from accounts.models import CreditAccount
+from accounts.services import AUDITED_AS
 from common.admin import ReadOnlyModelAdmin
 from common.audit.admin import history_table
 
@@ -112,7 +113,7 @@ class CreditAccountAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="changes by operators and API keys (newest first)")
     def audit_trail(self, obj: CreditAccount) -> str:
-        return history_table(subject_type="account", subject_id=obj.id)
+        return history_table(subject_type=AUDITED_AS, subject_id=obj.id)
 
     @admin.display(description="latest decision")
     def latest_decision(self, obj: CreditAccount) -> str:

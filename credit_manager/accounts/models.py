@@ -115,6 +115,8 @@ class CreditAccount(models.Model):
     state_before: dict[str, Any] | None = None
     # Opened by the current transaction: nobody can have cached it yet. Not a field.
     opened_now: bool = False
+    # The head of its audit trail, read with the account's lock (``accounts.services``; None: no trail yet). Not a field.
+    audit_head: Any = None
 
     class Meta:
         ordering = ["-opened_at"]

@@ -57,9 +57,10 @@ from common.events.payloads import (
     DecisionSummary,
 )
 from common.outbox.services import outbox_rows
-from common.postgres.reads import columns, read_instance
+from common.postgres.reads import columns, read_instance_and_more
 from common.postgres.writes import insert_together, update_fields
 
+AUDITED_AS = "account"  # the accounts' subject type in the audit trail
 # An account open for business: its status follows the decision in force, and blocking freezes it.
 OPEN_FOR_BUSINESS = (AccountStatus.PENDING, AccountStatus.ACTIVE, AccountStatus.DENIED)
 
@@ -118,9 +119,16 @@ _LOCKED_READ = f"SELECT {columns(CreditAccount)} FROM {CreditAccount._meta.db_ta
 
 
 def _locked_where(condition: str, params: Sequence[Any]) -> CreditAccount | None:
-    """The account that meets ``condition`` (SQL), locked. Written as SQL because every change of an
+    """The account that meets ``condition`` (SQL), locked, and the head of its audit trail locked after it
+    (for the change's audit entries: a round trip less). Written as SQL because every change of an
     account starts here: building the query through the ORM doubled the CPU of the locked read."""
-    return read_instance(CreditAccount, f"{_LOCKED_READ} WHERE {condition} FOR UPDATE", params)  # nosec B608 # our names and conditions only
+    statement = audit.with_locked_head(f"{_LOCKED_READ} WHERE {condition} FOR UPDATE", subject_type=AUDITED_AS)  # nosec B608 # our names and conditions only
+    found = read_instance_and_more(CreditAccount, statement, params)
+    if found is None:
+        return None
+    account, head = found
+    account.audit_head = audit.Head.read(head)
+    return account
 
 
 def _locked(account: CreditAccount | None) -> CreditAccount | None:
@@ -474,6 +482,6 @@ def _write_announcements(
     """An account whose own row is still to be written (opened in the block) has no audit chain yet."""
     outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(account.user_id))
     audit.record_all(
-        subject_type="account", subject_id=account.id, changes=changes, written_with=[outbox, *written_with],
-        new_subject=account._state.adding,
+        subject_type=AUDITED_AS, subject_id=account.id, changes=changes, written_with=[outbox, *written_with],
+        new_subject=account._state.adding, head=account.audit_head,
     )  # fmt: skip

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import AccountStatus, CreditAccount
 from accounts.services import (
+    AUDITED_AS,
     announced_together,
     follow_customer_status,
     lock_account,
@@ -138,7 +139,10 @@ def request_limit(*, account_id: uuid.UUID, requested_limit: Decimal) -> LimitRe
         except IntegrityError as exc:
             raise DomainError(ErrorCode.LIMIT_REQUEST_OPEN) from exc
         requested = {"limit_request_id": str(request.id), "requested_limit": f"{requested_limit:.2f}"}
-        audit.record(subject_type="account", subject_id=account.id, action="credit.limit.requested", before=None, after=requested)
+        audit.record(
+            subject_type=AUDITED_AS, subject_id=account.id, action="credit.limit.requested", before=None, after=requested,
+            head=account.audit_head,
+        )  # fmt: skip
         after_commit(lambda: queue_limit_request(request_id=request.id), what="queue a limit request")
     return request
 

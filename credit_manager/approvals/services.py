@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import CreditAccount
-from accounts.services import lock_account
+from accounts.services import AUDITED_AS, lock_account
 from analysis import selectors as analysis_selectors
 from analysis.models import CreditPolicy, LimitRequest
 from analysis.services import policy_parameters, publish_policy_version, review_limit_request
@@ -182,7 +182,7 @@ def _audit(request: ApprovalRequest, action: str) -> None:
     """The account's audit trail shows who asked and who decided, beside the change the request made."""
     if request.account_id:
         recorded = {"approval_request_id": str(request.id), "summary": request.summary, "status": request.status}
-        audit.record(subject_type="account", subject_id=request.account_id, action=action, before=None, after=recorded)
+        audit.record(subject_type=AUDITED_AS, subject_id=request.account_id, action=action, before=None, after=recorded)
 
 
 def _hash(payload: dict) -> str:

@@ -20,7 +20,7 @@ from accounts.services import (
 )
 from analysis.models import CreditDecision
 from common.audit.actors import acting_for_event
-from common.audit.models import AuditEntry
+from common.audit.models import AuditEntry, AuditHead
 from common.audit.services import verify
 from common.messaging.tasks import process_event
 from common.outbox.models import OutboxEvent
@@ -60,6 +60,16 @@ def test_a_purchase_writes_its_transaction_and_lines_in_the_statement_that_write
     [statement] = inserting_into(captured, AuditEntry)
     assert inserting_into(captured, OutboxEvent) == inserting_into(captured, LedgerTransaction) == [statement]
     assert inserting_into(captured, LedgerEntry) == [statement]
+    assert verify() == (AuditEntry.objects.count(), [])
+
+
+def test_a_change_locks_the_head_of_the_accounts_audit_trail_with_the_account_and_the_chain_holds(active_account):
+    with acting_for_event(event_id="e-1", source="test", event_type="test"), CaptureQueriesContext(connection) as captured:
+        spend(active_account, "10.00")
+        spend(active_account, "5.00")
+    heads = [query["sql"] for query in captured.captured_queries if AuditHead._meta.db_table in query["sql"]]
+    assert len(heads) == 4  # per purchase: the account's lock, then the append that moves the head
+    assert all("FOR UPDATE" in sql or "WITH entry AS" in sql for sql in heads)
     assert verify() == (AuditEntry.objects.count(), [])
 
 

@@ -435,18 +435,19 @@ class TestAnswer:
         and the change each took a savepoint (4 statements). A capture's posting writes its transaction
         and lines in one statement (16 before). Each change's outbox rows join its audit append, and the
         key is written with its answer rather than claimed first (two statements more each before
-        2026-12-04); a capture's posting joins the audit append as well (one more before)."""
+        2026-12-04); a capture's posting joins the audit append as well (one more before), and the head of
+        the account's audit trail is locked with the account (one more before)."""
         authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
-        with django_assert_max_num_queries(11):
-            authorization = approved(client, active_account, "100.00")
         with django_assert_max_num_queries(10):
+            authorization = approved(client, active_account, "100.00")
+        with django_assert_max_num_queries(9):
             assert request_authorization(client, active_account, "99999.00").status_code == 201
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(10):
             assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201
-        with django_assert_max_num_queries(12):
+        with django_assert_max_num_queries(11):
             captured = change_authorization(client, authorization["id"], "captures", {"amount": "1.00", "final": False})
             assert captured.status_code == 201
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(10):
             assert change_authorization(client, authorization["id"], "reversals").status_code == 201
 
 

@@ -3,7 +3,7 @@
 :func:`record` adds an entry in the caller's transaction (the change and its entry commit together
 or not at all) when the change has an actor (:func:`record_all`, several); the subject's chain is
 extended under a lock of its head row (two statements: lock the head, then insert the entries and
-move the head; one for a subject new in the transaction). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
+move the head; one for a subject new in the transaction, or whose head the caller read locked). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
 canonical JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
 without the key nobody can write a chain that verifies.
 """
@@ -35,13 +35,19 @@ Recorded = dict[str, Any] | BaseModel
 
 
 def record(
-    *, subject_type: str, subject_id: uuid.UUID, action: str, before: Recorded | None, after: Recorded | None
+    *,
+    subject_type: str,
+    subject_id: uuid.UUID,
+    action: str,
+    before: Recorded | None,
+    after: Recorded | None,
+    head: Head | None = None,
 ) -> AuditEntry | None:
     """Record the current actor's change of the subject; nothing when no operator or API key made it.
 
     ``before`` and ``after`` are dicts or pydantic models (an event's payload), stored as JSON.
     """
-    entries = record_all(subject_type=subject_type, subject_id=subject_id, changes=[Change(action, before, after)])
+    entries = record_all(subject_type=subject_type, subject_id=subject_id, changes=[Change(action, before, after)], head=head)
     return entries[0] if entries else None
 
 
@@ -53,6 +59,38 @@ class Change(NamedTuple):
     after: Recorded | None
 
 
+@dataclass
+class Head:
+    """A subject's chain head as the caller's transaction read it, locked (:func:`with_locked_head`): what
+    the next entry follows. :func:`record_all` moves it along as it appends; an entry recorded without
+    it would leave it behind (the next entry's sequence would then be refused as taken)."""
+
+    id: int
+    sequence: int
+    entry_hash: str
+
+    @classmethod
+    def read(cls, values: Sequence[Any]) -> Head | None:
+        """The head from the values :func:`with_locked_head` selects; None for a subject without a chain yet."""
+        return None if values[0] is None else cls(*values)
+
+
+def with_locked_head(locking_read: str, *, subject_type: str) -> str:
+    """``locking_read`` (a ``SELECT ... FOR UPDATE`` of one subject's row, with its ``id``), then its audit
+    chain's head locked and selected after the subject's columns (:meth:`Head.read`): one round trip where
+    :func:`record_all` would take a statement of its own to lock the head. The subject is locked first,
+    as it is when the head is locked later in the transaction."""
+    if not subject_type.isidentifier():
+        raise ValueError(f"not a subject type: {subject_type!r}")
+    return f"""
+        SELECT subject.*, head.id, head.sequence, head.entry_hash FROM ({locking_read}) AS subject
+        LEFT JOIN LATERAL (
+            SELECT id, sequence, entry_hash FROM {AuditHead._meta.db_table}
+            WHERE subject_type = '{subject_type}' AND subject_id = subject.id FOR UPDATE
+        ) AS head ON true
+    """  # nosec B608 # the model's own table, and a subject type checked to be a plain name
+
+
 def record_all(
     *,
     subject_type: str,
@@ -60,6 +98,7 @@ def record_all(
     changes: Sequence[Change],
     written_with: Sequence[Sequence[Model]] = (),
     new_subject: bool = False,
+    head: Head | None = None,
 ) -> list[AuditEntry]:
     """Like :func:`record`, for several changes of one subject in the order they happened: still two
     statements, however many entries the chain grows by.
@@ -70,13 +109,20 @@ def record_all(
 
     ``new_subject``: the subject was created by the caller's transaction, so its chain starts here and
     nobody else can append to it before this commits: one statement, which inserts its head as well.
+    ``head``: the subject's head, which the caller's transaction read locked (:func:`with_locked_head`):
+    one statement too.
     """
     actor = current_actor()
     if actor is None or not changes:
         insert_together(*written_with)
         return []
     with transaction.atomic(savepoint=False):
-        head_id, newest, previous_hash = (None, 0, GENESIS) if new_subject else _locked_head(subject_type, subject_id)
+        if new_subject:
+            head_id, newest, previous_hash = None, 0, GENESIS
+        elif head is not None:
+            head_id, newest, previous_hash = head.id, head.sequence, head.entry_hash
+        else:
+            head_id, newest, previous_hash = _locked_head(subject_type, subject_id)
         entries = []
         for sequence, change in enumerate(changes, start=newest + 1):
             entry = AuditEntry(
@@ -90,6 +136,8 @@ def record_all(
         for entry, entry_id in zip(entries, _append(entries, head_id=head_id, written_with=written_with), strict=True):
             entry.id = entry_id
             entry._state.adding = False
+        if head is not None:
+            head.sequence, head.entry_hash = entries[-1].sequence, entries[-1].entry_hash
     return entries
 
 

@@ -21,6 +21,13 @@ def columns(model: type[Model]) -> str:
 def read_instance(model: type[M], statement: str, params: Sequence[Any]) -> M | None:
     """The instance of the first row ``statement`` returns (selecting :func:`columns`), or None; each value
     converted as a queryset converts it (JSON parsed, custom fields' ``from_db_value``)."""
+    found = read_instance_and_more(model, statement, params)
+    return None if found is None else found[0]
+
+
+def read_instance_and_more(model: type[M], statement: str, params: Sequence[Any]) -> tuple[M, tuple[Any, ...]] | None:
+    """Like :func:`read_instance`, for a statement that selects more after the model's columns: the
+    instance and those further values, as the database gave them."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
         cursor.execute(statement, params)
@@ -28,10 +35,10 @@ def read_instance(model: type[M], statement: str, params: Sequence[Any]) -> M | 
     if row is None:
         return None
     names, converters = _reading(model)
-    values = list(row)
+    values = list(row[: len(names)])
     for index, convert in converters:
         values[index] = convert(values[index], db)
-    return model.from_db(DEFAULT_DB_ALIAS, names, values)
+    return model.from_db(DEFAULT_DB_ALIAS, names, values), tuple(row[len(names) :])
 
 
 @functools.cache
