@@ -8,7 +8,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from common.audit.models import AuditHead
 from common.outbox.models import OutboxEvent
-from common.postgres.reads import columns, read_instance
+from common.postgres.reads import columns, read_instance_and_more
 from common.postgres.writes import insert_together, update_fields
 
 pytestmark = pytest.mark.django_db
@@ -69,14 +69,15 @@ def test_update_fields_of_a_row_that_is_not_there_is_refused():
         update_fields(missing, ["attempts"])
 
 
-def test_a_row_read_from_sql_is_the_instance_the_orm_reads(django_assert_num_queries):
+def test_a_row_read_from_sql_is_the_instance_the_orm_reads_and_what_was_selected_after_it(django_assert_num_queries):
     insert_together([outbox_row("a")])
-    statement = f"SELECT {columns(OutboxEvent)} FROM {OutboxEvent._meta.db_table} WHERE subject = %s"  # nosec B608
+    statement = f"SELECT {columns(OutboxEvent)}, 42, 'more' FROM {OutboxEvent._meta.db_table} WHERE subject = %s"  # nosec B608
     with django_assert_num_queries(1):
-        read = read_instance(OutboxEvent, statement, ["a"])
+        read, more = read_instance_and_more(OutboxEvent, statement, ["a"])
     orm = OutboxEvent.objects.get(subject="a")
     assert [getattr(read, field.attname) for field in OutboxEvent._meta.concrete_fields] == [
         getattr(orm, field.attname) for field in OutboxEvent._meta.concrete_fields
     ]
     assert read.envelope == {"id": "a"} and not read._state.adding  # the JSON parsed; a saved instance
-    assert read_instance(OutboxEvent, statement, ["none"]) is None
+    assert more == (42, "more")
+    assert read_instance_and_more(OutboxEvent, statement, ["none"]) is None

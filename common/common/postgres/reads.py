@@ -14,20 +14,14 @@ M = TypeVar("M", bound=Model)
 
 
 def columns(model: type[Model]) -> str:
-    """The model's columns, in the order :func:`read_instance` expects them selected."""
+    """The model's columns, in the order :func:`read_instance_and_more` expects them selected."""
     return ", ".join(field.column for field in model._meta.concrete_fields)
 
 
-def read_instance(model: type[M], statement: str, params: Sequence[Any]) -> M | None:
-    """The instance of the first row ``statement`` returns (selecting :func:`columns`), or None; each value
-    converted as a queryset converts it (JSON parsed, custom fields' ``from_db_value``)."""
-    found = read_instance_and_more(model, statement, params)
-    return None if found is None else found[0]
-
-
 def read_instance_and_more(model: type[M], statement: str, params: Sequence[Any]) -> tuple[M, tuple[Any, ...]] | None:
-    """Like :func:`read_instance`, for a statement that selects more after the model's columns: the
-    instance and those further values, as the database gave them."""
+    """The instance of the first row ``statement`` returns (selecting :func:`columns` first), or None; each
+    value converted as a queryset converts it (JSON parsed, custom fields' ``from_db_value``). With it,
+    whatever the statement selects after the model's columns, as the database gave it."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
         cursor.execute(statement, params)
