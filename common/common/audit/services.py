@@ -123,17 +123,19 @@ def record_all(
             head_id, newest, previous_hash = head.id, head.sequence, head.entry_hash
         else:
             head_id, newest, previous_hash = _locked_head(subject_type, subject_id)
-        entries = []
+        entries, texts = [], []
         for sequence, change in enumerate(changes, start=newest + 1):
+            before, after = _json_text(change.before), _json_text(change.after)
             entry = AuditEntry(
                 subject_type=subject_type, subject_id=subject_id, sequence=sequence, actor_type=actor.type,
                 actor_id=actor.id, actor_name=actor.name, action=change.action, request_id=actor.request_id,
-                before=_json(change.before), after=_json(change.after), created_at=timezone.now(),
-                previous_hash=previous_hash,
+                before=_parsed(before), after=_parsed(after), created_at=timezone.now(), previous_hash=previous_hash,
             )  # fmt: skip
             entry.entry_hash = previous_hash = _hash(entry)
             entries.append(entry)
-        for entry, entry_id in zip(entries, _append(entries, head_id=head_id, written_with=written_with), strict=True):
+            texts.append({"before": before, "after": after})
+        appended = _append(entries, texts, head_id=head_id, written_with=written_with)
+        for entry, entry_id in zip(entries, appended, strict=True):
             entry.id = entry_id
             entry._state.adding = False
         if head is not None:
@@ -164,9 +166,12 @@ _ENTRY_COLUMNS = (
 _JSON_COLUMNS = frozenset({"before", "after"})
 
 
-def _append(entries: list[AuditEntry], *, head_id: int | None, written_with: Sequence[Sequence[Model]]) -> list[int]:
-    """Insert the entries (and the rows written with them) and move their subject's head to the last (or
-    insert it, for a new subject: ``head_id`` None), in one statement; the entries' ids, in order."""
+def _append(
+    entries: list[AuditEntry], texts: list[dict[str, str | None]], *, head_id: int | None, written_with: Sequence[Sequence[Model]]
+) -> list[int]:
+    """Insert the entries (``texts``: each one's JSON columns as text) and the rows written with them, and
+    move their subject's head to the last (or insert it, for a new subject: ``head_id`` None), in one
+    statement; the entries' ids, in order."""
     inserts, inserted = insert_clauses(*written_with)
     last, head = entries[-1], AuditHead._meta.db_table
     if head_id is None:
@@ -176,9 +181,9 @@ def _append(entries: list[AuditEntry], *, head_id: int | None, written_with: Seq
         move_head = f"UPDATE {head} SET sequence = %s, entry_hash = %s WHERE id = %s"  # nosec B608 # the model's own table
         head_params = [last.sequence, last.entry_hash, head_id]
     values = [
-        json.dumps(value) if column in _JSON_COLUMNS and value is not None else value
-        for entry in entries
-        for column, value in ((column, getattr(entry, column)) for column in _ENTRY_COLUMNS)
+        text[column] if column in _JSON_COLUMNS else getattr(entry, column)
+        for entry, text in zip(entries, texts, strict=True)
+        for column in _ENTRY_COLUMNS
     ]
     row = "(" + ", ".join("%s::jsonb" if column in _JSON_COLUMNS else "%s" for column in _ENTRY_COLUMNS) + ")"
     with connection.cursor() as cursor:
@@ -262,9 +267,17 @@ def _hash(entry: AuditEntry) -> str:
     return hmac.new(settings.AUDIT_HMAC_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _json(value: Recorded | None) -> dict[str, Any] | None:
-    """The value as JSON keeps it (decimals and UUIDs as text), so the hash of what is stored is the hash recorded."""
-    return None if value is None else json.loads(json.dumps(value, cls=_Encoder))
+def _json_text(value: Recorded | None) -> str | None:
+    """The value as the JSON text stored (decimals and UUIDs as text; an event's payload as pydantic
+    writes it); parsed (:func:`_parsed`), what the entry holds and its hash covers, so the hash of what
+    is stored is the hash recorded."""
+    if value is None:
+        return None
+    return value.model_dump_json() if isinstance(value, BaseModel) else json.dumps(value, cls=_Encoder)
+
+
+def _parsed(text: str | None) -> dict[str, Any] | None:
+    return None if text is None else json.loads(text)
 
 
 class _Encoder(DjangoJSONEncoder):
