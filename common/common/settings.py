@@ -220,7 +220,7 @@ def service_settings(
         # looks for rows whose commit notification it missed.
         "OUTBOX_SWEEP_SECONDS": outbox_sweep_seconds,
         "OUTBOX_BATCH_SIZE": env.int("OUTBOX_BATCH_SIZE", default=500),
-        "OUTBOX_RELAY_LINGER_MS": env.float("OUTBOX_RELAY_LINGER_MS", default=10),
+        "OUTBOX_RELAY_LINGER_MS": env.float("OUTBOX_RELAY_LINGER_MS", default=30),
         "OUTBOX_PENDING_MAX_AGE_SECONDS": env.int("OUTBOX_PENDING_MAX_AGE_SECONDS", default=60),
         "OUTBOX_RETENTION_HOURS": env.int("OUTBOX_RETENTION_HOURS", default=168),
         "INBOX_RETENTION_DAYS": env.int("INBOX_RETENTION_DAYS", default=30),
