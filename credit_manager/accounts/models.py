@@ -6,12 +6,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+if TYPE_CHECKING:
+    from common.audit.services import Head
 
 ZERO = Decimal("0.00")
 
@@ -115,8 +118,9 @@ class CreditAccount(models.Model):
     state_before: dict[str, Any] | None = None
     # Opened by the current transaction: nobody can have cached it yet. Not a field.
     opened_now: bool = False
-    # The head of its audit trail, read with the account's lock (``accounts.services``; None: no trail yet). Not a field.
-    audit_head: Any = None
+    # The head of its audit trail, read with the account's lock (``accounts.services``; None: no trail
+    # yet). Not a field.
+    audit_head: Head | None = None
 
     class Meta:
         ordering = ["-opened_at"]

@@ -3,9 +3,10 @@
 :func:`record` adds an entry in the caller's transaction (the change and its entry commit together
 or not at all) when the change has an actor (:func:`record_all`, several); the subject's chain is
 extended under a lock of its head row (two statements: lock the head, then insert the entries and
-move the head; one for a subject new in the transaction, or whose head the caller read locked). Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's
-canonical JSON)``: editing an entry, removing one or inserting one breaks the chain at that entry, and
-without the key nobody can write a chain that verifies.
+move the head; one for a subject new in the transaction, or whose head the caller read locked).
+Each entry's hash is ``HMAC-SHA256(AUDIT_HMAC_KEY, previous hash + the entry's canonical JSON)``:
+editing an entry, removing one or inserting one breaks the chain at that entry, and without the key
+nobody can write a chain that verifies.
 """
 
 from __future__ import annotations

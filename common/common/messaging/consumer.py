@@ -1,9 +1,9 @@
 """The Kafka consumer behind ``manage.py consume_kafka``: route, dispatch, commit. Nothing else.
 
 Its own work stays tiny (one Celery task per poll's events, whatever their partitions), so a poll
-never comes near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header ``ce_type``
-(the outbox relay sets it) and handed on as the bytes it came as: the queue worker that applies it
-validates it once, and dead-letters it if it is invalid. A message without the header (another
+never comes near ``max_poll_interval_ms``. An event is routed by its CloudEvents binary-mode header
+``ce_type`` (the outbox relay sets it) and handed on as the bytes it came as: the queue worker that
+applies it validates it once, and dead-letters it if it is invalid. A message without the header (another
 producer) is decoded and checked here. Offsets are committed only after the hand-off; a crash in
 between means a redelivery, which the idempotent handlers absorb.
 """
