@@ -115,7 +115,6 @@ class EventConsumer:
         each, and a task per partition cost the queue workers a task per event. Order holds, since one
         customer's events share a partition and a task applies its events in the order given.
         """
-        owed = {partition: messages[0].offset for partition, messages in batches.items() if messages}  # not handed off yet
         batch: list[str] = []
         covered: dict[TopicPartition, int] = {}  # the last offset of each partition in the batch
         try:
@@ -126,35 +125,39 @@ class EventConsumer:
                     if event is not None:
                         batch.append(event)
                     if len(batch) >= self.batch_size:
-                        self._dispatch(batch, counts)
-                        self._handed_off(covered, owed, offsets)
+                        self._dispatch(batch, counts, covered, offsets)
                         batch, covered = [], {}
-            self._dispatch(batch, counts)
-            self._handed_off(covered, owed, offsets)
+            self._dispatch(batch, counts, covered, offsets)
         except HandOffFailed as exc:
-            retry = {partition: offset for partition, offset in owed.items() if offset <= batches[partition][-1].offset}
+            retry = {}
+            for partition, messages in batches.items():
+                if not messages:
+                    continue
+                first_owed = offsets[partition].offset if partition in offsets else messages[0].offset
+                if first_owed <= messages[-1].offset:
+                    retry[partition] = first_owed
             logger.warning(
                 "hand-off failed, will retry from %s: %s", ", ".join(f"{p.partition}@{o}" for p, o in retry.items()), exc
             )
             return retry
         return {}
 
-    @staticmethod
-    def _handed_off(
-        covered: dict[TopicPartition, int], owed: dict[TopicPartition, int], offsets: dict[TopicPartition, OffsetAndMetadata]
+    def _dispatch(
+        self,
+        batch: list[str],
+        counts: Counter,
+        covered: dict[TopicPartition, int],
+        offsets: dict[TopicPartition, OffsetAndMetadata],
     ) -> None:
-        for partition, last in covered.items():
-            owed[partition] = last + 1
-            offsets[partition] = OffsetAndMetadata(last + 1, "", -1)
-
-    def _dispatch(self, batch: list[str], counts: Counter) -> None:
-        if not batch:
-            return
-        try:
-            self.dispatch(batch)
-        except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
-            raise HandOffFailed(repr(exc)) from exc
-        counts["handled"] += len(batch)
+        """Hand the batch on (nothing to hand when the poll's last messages were all skipped or
+        dead-lettered), then record the offsets it covered as handed off."""
+        if batch:
+            try:
+                self.dispatch(batch)
+            except Exception as exc:  # noqa: BLE001 - any broker failure means "not handed off"
+                raise HandOffFailed(repr(exc)) from exc
+            counts["handled"] += len(batch)
+        offsets.update({partition: OffsetAndMetadata(last + 1, "", -1) for partition, last in covered.items()})
 
     def _accept(self, message: ConsumerRecord, counts: Counter) -> str | None:
         """Return the envelope to dispatch; skip types not handled here; send what cannot be an event to the DLQ."""
