@@ -17,7 +17,6 @@ carry are counted and purged after each round, and the topic is deleted at the e
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import sys
@@ -196,28 +195,12 @@ def timed(poll: Callable[[], int], count: int) -> dict:
 
 def purge_handed_off() -> tuple[int, int]:
     """Count the tasks handed to Celery and the events they carry, then purge them: no worker is meant to run them."""
-    from django.conf import settings
-    from redis import Redis
-
+    from common.testing import TaskQueue
     from credit_manager.celery import app
 
-    broker = Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        messages = broker.lrange("celery", 0, -1)
-    finally:
-        broker.close()
+    queued = TaskQueue().messages()
     app.control.purge()
-    events = sum(len(_task_arguments(json.loads(m))[0][0]) for m in messages)
-    return len(messages), events
-
-
-def _task_arguments(message: dict) -> list:
-    """(args, kwargs, embed) of a kombu Redis message: its body is their JSON text, base64 encoded or not
-    (``body_encoding``, from the broker's transport options); args[0] is the batch."""
-    body = message["body"]
-    if message["properties"].get("body_encoding") == "base64":
-        body = base64.b64decode(body)
-    return json.loads(body)
+    return len(queued), sum(len(message["args"][0]) for message in queued)
 
 
 def delete_topic(topic: str) -> None:

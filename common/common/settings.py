@@ -18,6 +18,8 @@ from django.core.checks.security.base import (
 )
 from django.core.exceptions import ImproperlyConfigured
 
+from common.messaging.event_batch import CONTENT_TYPE as EVENT_BATCH_CONTENT_TYPE
+
 #: Where a deployment runs (DJANGO_ENVIRONMENT). Unset means production, so forgetting it is safe.
 PRODUCTION = "production"
 ENVIRONMENTS = (PRODUCTION, "local", "test")
@@ -197,7 +199,8 @@ def service_settings(
         # a connection that broke or outlived CONN_MAX_AGE).
         "CELERY_DB_REUSE_MAX": env.int("CELERY_DB_REUSE_MAX", default=1000),
         "CELERY_TASK_SERIALIZER": "json",
-        "CELERY_ACCEPT_CONTENT": ["json"],
+        # process_events' batches travel in a body of their own (common.messaging.event_batch).
+        "CELERY_ACCEPT_CONTENT": ["json", EVENT_BATCH_CONTENT_TYPE],
         "CELERY_BEAT_SCHEDULE": {
             "outbox-sweep": {
                 "task": "common.outbox.relay_outbox",

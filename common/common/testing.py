@@ -220,13 +220,16 @@ class TaskQueue:
         import json
 
         from celery import current_app
+        from kombu.serialization import loads, prepare_accept_content
 
         with current_app.connection_for_write() as conn:
             raw = self._client(conn).lrange(self.name, 0, -1)
         found = []
         for item in reversed(raw):  # kombu pushes on the left
             message = json.loads(item)
-            args, _kwargs, _embed = json.loads(message["body"])
+            args, _kwargs, _embed = loads(
+                message["body"], message["content-type"], message["content-encoding"], accept=prepare_accept_content(current_app.conf.accept_content)
+            )
             headers = message["headers"]
             found.append({"task": headers["task"], "args": args, "retries": headers.get("retries", 0), "eta": headers.get("eta")})
         return [m for m in found if task_name is None or m["task"] == task_name]

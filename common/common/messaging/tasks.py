@@ -15,6 +15,7 @@ from django.conf import settings
 from common.celery import DATABASE_UNAVAILABLE, backoff
 from common.events import CloudEvent, InvalidEvent, parse_event
 from common.inbox.services import Delivery, handle_batch, handle_once
+from common.messaging import event_batch
 from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.registry import EventNotReady, handler_for, versioning_of
 from common.messaging.stats import record_progress
@@ -37,15 +38,21 @@ class _Failed(Exception):
 def hand_off(envelopes: Sequence[CloudEvent | str]) -> None:
     """The consumer's dispatch: one task for a batch of events (one broker round trip, not one per event).
 
-    Each envelope travels as its JSON text (as the consumer received it, or the event written out):
-    cheaper to write and to carry than nested objects.
+    Each envelope travels as its JSON text (as the consumer received it, or the event written out), in
+    a body of its own (:mod:`common.messaging.event_batch`).
     """
-    texts = [envelope if isinstance(envelope, str) else envelope.model_dump_json() for envelope in envelopes]
-    process_events.apply_async(args=[texts], argsrepr=f"[{len(texts)} events]")
+    process_events.apply_async(args=[list(envelopes)], argsrepr=f"[{len(envelopes)} events]")
 
 
 # max_retries=None: the limit is ours (EVENT_MAX_ATTEMPTS), and infrastructure failures retry without one.
-@shared_task(bind=True, name="common.messaging.process_events", acks_late=True, ignore_result=True, max_retries=None)
+@shared_task(
+    bind=True,
+    name="common.messaging.process_events",
+    serializer=event_batch.SERIALIZER,
+    acks_late=True,
+    ignore_result=True,
+    max_retries=None,
+)
 def process_events(self, envelopes: list[Envelope]) -> dict[str, int]:
     """Apply a batch in order: in one transaction when all of it applies, else each event on its own.
 
