@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from celery.worker.consumer.consumer import INVALID_TASK_ERROR, MESSAGE_DECODE_ERROR, UNKNOWN_FORMAT, UNKNOWN_TASK_ERROR
 from django.db import DatabaseError
 from django.http import HttpRequest
 from pydantic import ValidationError
@@ -37,6 +38,15 @@ def describe_error(exc: BaseException) -> str:
 
 _KAFKA_CLIENT = "kafka"
 _TASK_ARGUMENTS = ("args", "kwargs")
+# Celery's lines about a message its worker drops unread (undecodable, invalid, of an unknown task), and
+# which of their arguments is the message's body (its first kilobyte): a batch of events, customers' data in it.
+_DROPPED_MESSAGE_BODY = {
+    MESSAGE_DECODE_ERROR: 4,
+    INVALID_TASK_ERROR: 1,
+    UNKNOWN_TASK_ERROR: 1,
+    UNKNOWN_FORMAT: 0,
+}
+_BODY_LEFT_OUT = "(left out of the logs: a task's body holds customers' data)"
 
 
 class KeepPersonalDataOut(logging.Filter):
@@ -45,7 +55,8 @@ class KeepPersonalDataOut(logging.Filter):
     - the Kafka client's DEBUG lines are dropped: they dump whole requests, events and their data included;
     - Django's request (on its 4xx and 5xx lines) becomes method and path: its query string can name an
       email (a customer search);
-    - Celery's task arguments are dropped from its task lines: an event's envelope holds a customer's income.
+    - Celery's task arguments are dropped from its task lines, and the body from its lines about a message
+      it drops unread: an event's envelope holds a customer's income.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -57,4 +68,7 @@ class KeepPersonalDataOut(logging.Filter):
         data = getattr(record, "data", None)
         if isinstance(data, dict) and record.name.startswith("celery."):
             record.data = {key: value for key, value in data.items() if key not in _TASK_ARGUMENTS}
+        body_at = _DROPPED_MESSAGE_BODY.get(record.msg) if isinstance(record.msg, str) else None
+        if body_at is not None and isinstance(record.args, tuple) and len(record.args) > body_at:
+            record.args = (*record.args[:body_at], _BODY_LEFT_OUT, *record.args[body_at + 1 :])
         return True

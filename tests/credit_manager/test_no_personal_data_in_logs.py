@@ -10,14 +10,18 @@ the project's formatters (tracebacks included). The failures are real: the datab
 import secrets
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from celery.worker.consumer.consumer import Consumer
+from kombu.exceptions import ContentDisallowed, DecodeError
 from support import CustomerHistory
 
 from accounts.models import CreditAccount
 from analysis.models import LimitRequest
 from analysis.services import request_limit
 from analysis.tasks import decide_limit_request_task
+from common.messaging import event_batch
 from common.messaging.tasks import process_event, process_events
 from common.outbox.tasks import relay_outbox
 from common.testing import database_refuses_new_rows, read_topic
@@ -90,4 +94,44 @@ class TestFailures:
             result = decide_limit_request_task.apply(args=[str(limit_request.id)])
         assert result.failed() and LimitRequest.objects.get(id=limit_request.id).status == "pending"
         assert any("IntegrityError" in line for line in lines), "the failure was not the database's refusal"
+        assert_nothing_personal(lines, customer)
+
+
+class DroppedMessage:
+    """A batch of events as a worker receives it from the broker, for Celery's handlers of messages it drops."""
+
+    content_encoding = "utf-8"
+    delivery_info: dict = {}
+
+    def __init__(self, *events, content_type: str = event_batch.CONTENT_TYPE) -> None:
+        self.body = event_batch.encode(([[event.model_dump_json() for event in events]], {}, {})).encode()
+        self.content_type = content_type
+        self.headers = {"task": "common.messaging.process_events", "id": "a-task-id"}
+        self.dropped = False
+
+    def ack(self) -> None:
+        self.dropped = True
+
+    def reject_log_error(self, logger, errors) -> None:
+        self.dropped = True
+
+
+class TestMessagesAWorkerDropsUnread:
+    """A worker that cannot read a batch (its content type not accepted, a body it cannot decode, a task
+    it does not know) drops it with a line that would quote the body: the body is left out."""
+
+    def test_a_body_it_cannot_decode(self):
+        customer, worker = Customer(), SimpleNamespace(connection_errors=())
+        message = DroppedMessage(customer.created())
+        with every_log_line() as lines:
+            Consumer.on_decode_error(worker, message, DecodeError("unreadable"))
+        assert message.dropped and any("Can't decode message body" in line for line in lines)
+        assert_nothing_personal(lines, customer)
+
+    def test_a_content_type_it_does_not_accept(self):
+        customer, worker = Customer(), SimpleNamespace(connection_errors=())
+        message = DroppedMessage(customer.created())
+        with every_log_line() as lines:
+            Consumer.on_invalid_task(worker, None, message, ContentDisallowed("untrusted content"))
+        assert message.dropped and any("invalid task message" in line for line in lines)
         assert_nothing_personal(lines, customer)
