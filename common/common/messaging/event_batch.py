@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from kombu.serialization import register
+from pydantic import BaseModel
 
 SERIALIZER = "event-batch"
 CONTENT_TYPE = "application/x-event-batch"
@@ -63,6 +64,6 @@ def register_serializer() -> None:
 
 
 def _json_text(envelope: Any) -> str:
-    if hasattr(envelope, "model_dump_json"):  # a CloudEvent
+    if isinstance(envelope, BaseModel):  # a CloudEvent
         return envelope.model_dump_json()
     return json.dumps(envelope, separators=(",", ":"))
