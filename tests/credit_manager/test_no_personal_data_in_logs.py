@@ -100,12 +100,11 @@ class TestFailures:
 class DroppedMessage:
     """A batch of events as a worker receives it from the broker, for Celery's handlers of messages it drops."""
 
+    content_type = event_batch.CONTENT_TYPE
     content_encoding = "utf-8"
-    delivery_info: dict = {}
 
-    def __init__(self, *events, content_type: str = event_batch.CONTENT_TYPE) -> None:
+    def __init__(self, *events) -> None:
         self.body = event_batch.encode(([[event.model_dump_json() for event in events]], {}, {})).encode()
-        self.content_type = content_type
         self.headers = {"task": "common.messaging.process_events", "id": "a-task-id"}
         self.dropped = False
 
@@ -117,8 +116,8 @@ class DroppedMessage:
 
 
 class TestMessagesAWorkerDropsUnread:
-    """A worker that cannot read a batch (its content type not accepted, a body it cannot decode, a task
-    it does not know) drops it with a line that would quote the body: the body is left out."""
+    """A worker that cannot read a batch (a body it cannot decode, a content type it does not accept)
+    drops it with a line that would quote the body: the body is left out."""
 
     def test_a_body_it_cannot_decode(self):
         customer, worker = Customer(), SimpleNamespace(connection_errors=())
