@@ -13,6 +13,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from celery import current_app
 from celery.worker.consumer.consumer import Consumer
 from kombu.exceptions import ContentDisallowed, DecodeError
 from support import CustomerHistory
@@ -102,6 +103,8 @@ class DroppedMessage:
 
     content_type = event_batch.CONTENT_TYPE
     content_encoding = "utf-8"
+    delivery_info: dict = {}
+    properties: dict = {}
 
     def __init__(self, *events) -> None:
         self.body = event_batch.encode(([[event.model_dump_json() for event in events]], {}, {})).encode()
@@ -116,8 +119,8 @@ class DroppedMessage:
 
 
 class TestMessagesAWorkerDropsUnread:
-    """A worker that cannot read a batch (a body it cannot decode, a content type it does not accept)
-    drops it with a line that would quote the body: the body is left out."""
+    """A worker that cannot read a batch (a body it cannot decode, a content type it does not accept, a
+    task it does not know) drops it with a line that would quote the body: the body is left out."""
 
     def test_a_body_it_cannot_decode(self):
         customer, worker = Customer(), SimpleNamespace(connection_errors=())
@@ -133,4 +136,13 @@ class TestMessagesAWorkerDropsUnread:
         with every_log_line() as lines:
             Consumer.on_invalid_task(worker, None, message, ContentDisallowed("untrusted content"))
         assert message.dropped and any("invalid task message" in line for line in lines)
+        assert_nothing_personal(lines, customer)
+
+    def test_a_task_it_does_not_know(self):
+        customer = Customer()
+        worker = SimpleNamespace(connection_errors=(), app=current_app, event_dispatcher=None)
+        message = DroppedMessage(customer.created())
+        with every_log_line() as lines:
+            Consumer.on_unknown_task(worker, None, message, KeyError("common.messaging.process_events"))
+        assert message.dropped and any("unregistered task" in line for line in lines)
         assert_nothing_personal(lines, customer)
