@@ -65,10 +65,16 @@ class KeepPersonalDataOut(logging.Filter):
         request = getattr(record, "request", None)
         if isinstance(request, HttpRequest):
             record.request = f"{request.method} {request.path}"
-        data = getattr(record, "data", None)
-        if isinstance(data, dict) and record.name.startswith("celery."):
-            record.data = {key: value for key, value in data.items() if key not in _TASK_ARGUMENTS}
-        body_at = _DROPPED_MESSAGE_BODY.get(record.msg) if isinstance(record.msg, str) else None
-        if body_at is not None and isinstance(record.args, tuple) and len(record.args) > body_at:
-            record.args = (*record.args[:body_at], _BODY_LEFT_OUT, *record.args[body_at + 1 :])
+        if record.name.startswith("celery."):
+            _trim_celery_record(record)
         return True
+
+
+def _trim_celery_record(record: logging.LogRecord) -> None:
+    """Leave out what Celery attaches of a task: its arguments, or the body of a message it drops unread."""
+    data = getattr(record, "data", None)
+    if isinstance(data, dict):
+        record.data = {key: value for key, value in data.items() if key not in _TASK_ARGUMENTS}
+    body_at = _DROPPED_MESSAGE_BODY.get(record.msg) if isinstance(record.msg, str) else None
+    if body_at is not None and isinstance(record.args, tuple) and len(record.args) > body_at:
+        record.args = (*record.args[:body_at], _BODY_LEFT_OUT, *record.args[body_at + 1 :])
