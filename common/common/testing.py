@@ -224,12 +224,11 @@ class TaskQueue:
 
         with current_app.connection_for_write() as conn:
             raw = self._client(conn).lrange(self.name, 0, -1)
+        accept = prepare_accept_content(current_app.conf.accept_content)
         found = []
         for item in reversed(raw):  # kombu pushes on the left
             message = json.loads(item)
-            args, _kwargs, _embed = loads(
-                message["body"], message["content-type"], message["content-encoding"], accept=prepare_accept_content(current_app.conf.accept_content)
-            )
+            args, _kwargs, _embed = loads(message["body"], message["content-type"], message["content-encoding"], accept=accept)
             headers = message["headers"]
             found.append({"task": headers["task"], "args": args, "retries": headers.get("retries", 0), "eta": headers.get("eta")})
         return [m for m in found if task_name is None or m["task"] == task_name]
