@@ -74,7 +74,7 @@ def service_settings(
     database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     database["CONN_HEALTH_CHECKS"] = True
     if database["ENGINE"] == "django.db.backends.postgresql":
-        database["ENGINE"] = "common.postgres"  # Django's backend, checking a kept connection without a round trip
+        database["ENGINE"] = "common.postgres"  # Django's backend, with fewer round trips (common.postgres)
     consumer_group = env.str("KAFKA_CONSUMER_GROUP", default=service)
     socket_timeout = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
     outbox_sweep_seconds = env.float("OUTBOX_SWEEP_SECONDS", default=5)

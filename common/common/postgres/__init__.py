@@ -1,4 +1,5 @@
-"""Django's PostgreSQL backend with a health check that costs no round trip while a connection is sound.
+"""Django's PostgreSQL backend, a round trip lighter twice: a kept connection is checked without one while
+it is sound, and a transaction's BEGIN travels with its first statement.
 
-Settings name it as the database ``ENGINE`` (``common.settings``); everything but the check is Django's.
+Settings name it as the database ``ENGINE`` (``common.settings``); everything else is Django's.
 """
