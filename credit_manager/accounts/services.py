@@ -58,7 +58,7 @@ from common.events.payloads import (
 )
 from common.outbox.services import outbox_rows
 from common.postgres.reads import columns, read_instance_and_more
-from common.postgres.writes import insert_together, update_fields
+from common.postgres.writes import RowUpdate, Write, update_fields, write_together
 
 AUDITED_AS = "account"  # the accounts' subject type in the audit trail
 # An account open for business: its status follows the decision in force, and blocking freezes it.
@@ -360,7 +360,11 @@ def _save(account: CreditAccount, fields: list[str], *, new_version: bool) -> No
         fields = [*fields, "version"]
     if account._state.adding:  # opened in this block, not written yet: its insert will carry the change
         return
-    update_fields(account, [*fields, "updated_at"])
+    together = _announcing.get()
+    if together is not None and together.in_its_transaction():
+        together.update(account, [*fields, "updated_at"])  # written with the block's events
+    else:
+        update_fields(account, [*fields, "updated_at"])
     if not account.opened_now:  # an account is cached only once its opening committed, as it then stands
         forget_account_on_commit(account.id)
 
@@ -411,12 +415,12 @@ def announce(account: CreditAccount, event_type: str, payload: Payload) -> None:
 
 
 def write_with_announcements(*groups: Sequence[Model]) -> None:
-    """Insert these new rows of the change (one model per group, as ``insert_together`` does) with the
+    """Insert these new rows of the change (one model per group, as ``write_together`` does) with the
     events of the :func:`announced_together` block around, in the statement that writes them; at once
     outside such a block. Nothing in the block may read them back from the database."""
     together = _announcing.get()
     if together is None:
-        insert_together(*groups)
+        write_together(*groups)
         return
     together.check_savepoints()
     together.rows.extend(groups)
@@ -445,9 +449,10 @@ def announced_together() -> Iterator[None]:
             _announcing.reset(token)
         rows = together.rows
         for account, changes, events in together.by_account.values():
-            _write_announcements(account, changes, events, written_with=rows)
+            update = together.updates.pop(account.id, None)
+            _write_announcements(account, changes, events, written_with=[*rows, update] if update else rows)
             rows = []
-        insert_together(*rows)  # nothing was announced: the rows alone
+        write_together(*rows, *together.updates.values())  # what no event announced, alone
 
 
 @dataclass
@@ -457,10 +462,20 @@ class _Announcements:
     savepoints: list[str]
     by_account: dict[uuid.UUID, tuple[CreditAccount, list[audit.Change], list[CloudEvent]]] = field(default_factory=dict)
     rows: list[Sequence[Model]] = field(default_factory=list)  # groups of new rows to write with the events
+    updates: dict[uuid.UUID, RowUpdate] = field(default_factory=dict)  # each account's changed fields, to write with its events
+
+    def in_its_transaction(self) -> bool:
+        """Whether what runs now belongs to the block's transaction, not to a savepoint inside it."""
+        return _savepoints() == self.savepoints
 
     def check_savepoints(self) -> None:
-        if _savepoints() != self.savepoints:
+        if not self.in_its_transaction():
             raise RuntimeError("announced inside a savepoint of an announced_together block: its rollback would keep the event")
+
+    def update(self, account: CreditAccount, fields: list[str]) -> None:
+        """Write these fields of the account (as they stand when the block ends) with its events."""
+        known = self.updates.get(account.id)
+        self.updates[account.id] = RowUpdate(account, list(dict.fromkeys([*(known.fields if known else ()), *fields])))
 
     def add(self, account: CreditAccount, change: audit.Change, event: CloudEvent) -> None:
         _, changes, events = self.by_account.setdefault(account.id, (account, [], []))
@@ -477,7 +492,7 @@ def _savepoints() -> list[str]:
 
 
 def _write_announcements(
-    account: CreditAccount, changes: list[audit.Change], events: list[CloudEvent], written_with: Sequence[Sequence[Model]] = ()
+    account: CreditAccount, changes: list[audit.Change], events: list[CloudEvent], written_with: Sequence[Write] = ()
 ) -> None:
     """An account whose own row is still to be written (opened in the block) has no audit chain yet."""
     outbox = outbox_rows(events, topic=CREDIT_TOPIC, key=str(account.user_id))

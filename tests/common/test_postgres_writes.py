@@ -9,7 +9,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from common.audit.models import AuditHead
 from common.outbox.models import OutboxEvent
 from common.postgres.reads import columns, read_instance_and_more
-from common.postgres.writes import insert_together, update_fields
+from common.postgres.writes import RowUpdate, update_fields, write_together
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def test_the_groups_are_written_in_one_statement_as_save_would_write_them(django
     events = [outbox_row("a"), outbox_row("b")]
     head = AuditHead(subject_type="customer", subject_id=uuid.uuid4(), sequence=3, entry_hash="f" * 64)
     with django_assert_num_queries(1):
-        insert_together(events, [head])
+        write_together(events, [head])
     stored = OutboxEvent.objects.order_by("id")
     assert [(row.subject, row.envelope, row.sent_at, row.attempts) for row in stored] == [
         ("a", {"id": "a"}, None, 0),
@@ -38,22 +38,22 @@ def test_the_groups_are_written_in_one_statement_as_save_would_write_them(django
 
 def test_nothing_is_written_when_any_group_breaks_a_constraint():
     taken = outbox_row("a")
-    insert_together([taken])
+    write_together([taken])
     again = OutboxEvent(
         event_id=taken.event_id, event_type="user.blocked", topic="users", key="b", subject="b", envelope={}
     )  # the same event id: unique
     with pytest.raises(IntegrityError, match="duplicate key"), transaction.atomic():
-        insert_together([outbox_row("c")], [again])
+        write_together([outbox_row("c")], [again])
     assert list(OutboxEvent.objects.values_list("subject", flat=True)) == ["a"]
 
 
 def test_no_rows_is_no_statement(django_assert_num_queries):
     with django_assert_num_queries(0):
-        insert_together([], [])
+        write_together([], [])
 
 
 def test_update_fields_writes_only_those_fields_in_one_statement(django_assert_num_queries):
-    insert_together([outbox_row("a")])
+    write_together([outbox_row("a")])
     row = OutboxEvent.objects.get()
     row.attempts, row.last_error, row.subject = 2, "broker away", "not written"
     with django_assert_num_queries(1):
@@ -69,8 +69,27 @@ def test_update_fields_of_a_row_that_is_not_there_is_refused():
         update_fields(missing, ["attempts"])
 
 
+def test_a_row_update_is_made_by_the_statement_that_inserts_the_new_rows(django_assert_num_queries):
+    write_together([outbox_row("a")])
+    row = OutboxEvent.objects.get()
+    row.attempts, row.subject = 3, "not written"
+    new = outbox_row("b")
+    with django_assert_num_queries(1):
+        write_together([new], RowUpdate(row, ["attempts"]))
+    assert sorted(OutboxEvent.objects.values_list("subject", "attempts")) == [("a", 3), ("b", 0)]
+    assert not new._state.adding
+
+
+def test_a_row_update_that_finds_no_row_is_refused_and_nothing_of_its_statement_is_written():
+    missing = outbox_row("a")
+    missing.id = 123_456
+    with pytest.raises(DatabaseError, match="a row to update is not there"), transaction.atomic():
+        write_together([outbox_row("b")], RowUpdate(missing, ["attempts"]))
+    assert not OutboxEvent.objects.exists()
+
+
 def test_a_row_read_from_sql_is_the_instance_the_orm_reads_and_what_was_selected_after_it(django_assert_num_queries):
-    insert_together([outbox_row("a")])
+    write_together([outbox_row("a")])
     statement = f"SELECT {columns(OutboxEvent)}, 42, 'more' FROM {OutboxEvent._meta.db_table} WHERE subject = %s"  # nosec B608
     with django_assert_num_queries(1):
         read, more = read_instance_and_more(OutboxEvent, statement, ["a"])

@@ -436,7 +436,8 @@ class TestAnswer:
         and lines in one statement (16 before). Each change's outbox rows join its audit append, and the
         key is written with its answer rather than claimed first (two statements more each before
         2026-12-04); a capture's posting joins the audit append as well (one more before), and the head of
-        the account's audit trail is locked with the account (one more before)."""
+        the account's audit trail is locked with the account (one more before); a capture's hold release
+        and posting update the account in its audit append (two more before 2026-12-05)."""
         authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
         with django_assert_max_num_queries(10):
             authorization = approved(client, active_account, "100.00")
@@ -444,7 +445,7 @@ class TestAnswer:
             assert request_authorization(client, active_account, "99999.00").status_code == 201
         with django_assert_max_num_queries(10):
             assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201
-        with django_assert_max_num_queries(11):
+        with django_assert_max_num_queries(9):
             captured = change_authorization(client, authorization["id"], "captures", {"amount": "1.00", "final": False})
             assert captured.status_code == 201
         with django_assert_max_num_queries(10):

@@ -99,16 +99,18 @@ class TestPurchase:
 
 
     def test_a_purchase_costs_a_fixed_number_of_statements(self, client, active_account, django_assert_max_num_queries):
-        """Counted with the request's savepoint inside the test's transaction (a BEGIN and a COMMIT in
-        production): the account's lock (with its audit trail's head) and update, the audit append with the outbox row and the
-        transaction with its two lines (two statements), the key with its answer. Before 2026-12-03: 16
+        """Counted with the request's savepoint inside the test's transaction (in production a COMMIT, and
+        a BEGIN sent with the first statement): the account's lock (with its audit trail's head), the audit
+        append with the account's update, the outbox row and the transaction with its two lines, the key
+        with its answer. Before 2026-12-03: 16
         (the request and the posting each took a savepoint; the answer asked whether the new transaction
         was reversed), then 11 until the transaction and its lines were written together, then 10 until
         the outbox row joined the audit append, 9 until the key was written with its answer, not claimed
         first, 8 until the transaction and its lines joined the audit append, and 7 until the head of the
-        account's audit trail was locked with the account (2026-12-04)."""
+        account's audit trail was locked with the account (2026-12-04), 6 until the account's update joined
+        the audit append (2026-12-05)."""
         post(client, active_account, purchase("1.00"))  # the first request of the key warms up
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(5):
             assert post(client, active_account, purchase("10.00")).status_code == 201
 
 

@@ -23,13 +23,12 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Model
 from django.utils import timezone
 from pydantic import BaseModel
 
 from common.audit.actors import current_actor
 from common.audit.models import AuditEntry, AuditHead
-from common.postgres.writes import insert_clauses, insert_together, mark_inserted
+from common.postgres.writes import Write, finish_writes, write_clauses, write_together
 
 GENESIS = "0" * 64  # the "previous hash" of a subject's first entry
 Recorded = dict[str, Any] | BaseModel
@@ -97,16 +96,17 @@ def record_all(
     subject_type: str,
     subject_id: uuid.UUID,
     changes: Sequence[Change],
-    written_with: Sequence[Sequence[Model]] = (),
+    written_with: Sequence[Write] = (),
     new_subject: bool = False,
     head: Head | None = None,
 ) -> list[AuditEntry]:
     """Like :func:`record`, for several changes of one subject in the order they happened: still two
     statements, however many entries the chain grows by.
 
-    ``written_with``: groups of new rows of the same changes (their events' outbox rows), inserted by the
-    statement that appends the entries (as :func:`~common.postgres.writes.insert_together` inserts
-    them), or by one of their own when no entry is recorded.
+    ``written_with``: the writes of the same changes (groups of new rows such as their events' outbox rows,
+    row updates), made by the statement that appends the entries (as
+    :func:`~common.postgres.writes.write_together` makes them), or by one of their own when no entry is
+    recorded.
 
     ``new_subject``: the subject was created by the caller's transaction, so its chain starts here and
     nobody else can append to it before this commits: one statement, which inserts its head as well.
@@ -115,7 +115,7 @@ def record_all(
     """
     actor = current_actor()
     if actor is None or not changes:
-        insert_together(*written_with)
+        write_together(*written_with)
         return []
     with transaction.atomic(savepoint=False):
         if new_subject:
@@ -168,12 +168,12 @@ _JSON_COLUMNS = frozenset({"before", "after"})
 
 
 def _append(
-    entries: list[AuditEntry], texts: list[dict[str, str | None]], *, head_id: int | None, written_with: Sequence[Sequence[Model]]
+    entries: list[AuditEntry], texts: list[dict[str, str | None]], *, head_id: int | None, written_with: Sequence[Write]
 ) -> list[int]:
-    """Insert the entries (``texts``: each one's JSON columns as text) and the rows written with them, and
+    """Insert the entries (``texts``: each one's JSON columns as text), make the writes that go with them, and
     move their subject's head to the last (or insert it, for a new subject: ``head_id`` None), in one
     statement; the entries' ids, in order."""
-    inserts, inserted = insert_clauses(*written_with)
+    writes, written, all_found = write_clauses(*written_with)
     last, head = entries[-1], AuditHead._meta.db_table
     if head_id is None:
         move_head = f"INSERT INTO {head} (subject_type, subject_id, sequence, entry_hash) VALUES (%s, %s, %s, %s)"  # nosec B608 # the model's own table
@@ -193,14 +193,14 @@ def _append(
             WITH entry AS (
                 INSERT INTO {AuditEntry._meta.db_table} ({", ".join(_ENTRY_COLUMNS)}) VALUES {", ".join([row] * len(entries))}
                 RETURNING id
-            ){"".join(f", {insert}" for insert in inserts)}
+            ){"".join(f", {write}" for write in writes)}
             {move_head}
-            RETURNING (SELECT array_agg(id ORDER BY id) FROM entry)
+            RETURNING (SELECT array_agg(id ORDER BY id) FROM entry), {all_found}
             """,  # nosec B608 # only the models' own table and column names are interpolated; every value is a parameter
-            [*values, *inserted, *head_params],
+            [*values, *written, *head_params],
         )
-        entry_ids = cursor.fetchone()[0]
-    mark_inserted(*written_with)
+        entry_ids, found = cursor.fetchone()
+    finish_writes(found, *written_with)
     return entry_ids
 
 

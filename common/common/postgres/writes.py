@@ -6,44 +6,74 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import Field, Model
 
 
-def insert_together(*groups: Sequence[Model]) -> None:
-    """Insert each group's new instances (one model per group) in a single statement, one ``INSERT`` per
-    group in the ``WITH`` clause, in the order given.
+@dataclass(frozen=True)
+class RowUpdate:
+    """These fields of a saved instance, written by primary key in the statement that inserts the change's
+    new rows (the caller holds the row's lock, or knows nothing else writes it meanwhile)."""
+
+    instance: Model
+    fields: Sequence[str]
+
+
+# What a statement of several writes writes: a group of new instances (one model per group), or a row update.
+Write = Sequence[Model] | RowUpdate
+
+
+def write_together(*writes: Write) -> None:
+    """Insert each group's new instances (one model per group) and make the row updates, in a single
+    statement: one ``INSERT`` or ``UPDATE`` per write in the ``WITH`` clause, in the order given.
 
     For rows the caller knows all it needs of: a group's primary keys are all set by the caller, or all
     assigned by the database and not read back. Fields are prepared as ``save()`` prepares them
-    (``auto_now_add`` included). Foreign keys between the groups hold, since Postgres checks them
-    once the whole statement has run. No signals are sent.
+    (``auto_now_add`` and ``auto_now`` included). Foreign keys between the groups hold, since Postgres
+    checks them once the whole statement has run. No signals are sent.
     """
-    clauses, params = insert_clauses(*groups)
+    clauses, params, all_found = write_clauses(*writes)
     if not clauses:
         return
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(clauses)} SELECT 1", params)
-    mark_inserted(*groups)
+        cursor.execute(f"WITH {', '.join(clauses)} SELECT {all_found}", params)
+        found = cursor.fetchone()[0]
+    finish_writes(found, *writes)
 
 
-def insert_clauses(*groups: Sequence[Model]) -> tuple[list[str], list]:
-    """:func:`insert_together`'s ``WITH`` clauses and their parameters, for a statement that does something
-    else as well; once it ran, :func:`mark_inserted` makes the instances saved ones."""
+def write_clauses(*writes: Write) -> tuple[list[str], list, str]:
+    """:func:`write_together`'s ``WITH`` clauses and their parameters, for a statement that does something
+    else as well, and a SQL expression for it to select: true when every row update found its row.
+    Once the statement ran, :func:`finish_writes` checks that and makes the instances saved ones."""
     db = connections[DEFAULT_DB_ALIAS]
-    clauses, params = [], []
-    for index, instances in enumerate(group for group in groups if group):
-        model = type(instances[0])
-        fields, sql = _insert(model, with_key=getattr(instances[0], model._meta.pk.attname) is not None, rows=len(instances))
-        clauses.append(f"group_{index} AS ({sql})")
-        params += [field.get_db_prep_save(field.pre_save(instance, True), db) for instance in instances for field in fields]
-    return clauses, params
+    clauses, params, updates = [], [], []
+    for index, write in enumerate(write for write in writes if write):
+        name = f"write_{index}"
+        if isinstance(write, RowUpdate):
+            changed, sql = _update(type(write.instance), tuple(write.fields))
+            clauses.append(f"{name} AS ({sql} RETURNING 1)")
+            params += [*_prepared(write.instance, changed, db, adding=False), write.instance.pk]
+            updates.append(f"(SELECT count(*) FROM {name})")
+            continue
+        model = type(write[0])
+        fields, sql = _insert(model, with_key=getattr(write[0], model._meta.pk.attname) is not None, rows=len(write))
+        clauses.append(f"{name} AS ({sql})")
+        params += [value for instance in write for value in _prepared(instance, fields, db, adding=True)]
+    all_found = f"{' + '.join(updates)} = {len(updates)}" if updates else "true"
+    return clauses, params, all_found
 
 
-def mark_inserted(*groups: Sequence[Model]) -> None:
-    for instances in groups:
-        for instance in instances:
+def finish_writes(all_found: bool, *writes: Write) -> None:
+    """After the statement of :func:`write_clauses` ran: an update that found no row is refused (as
+    ``save(update_fields=...)`` refuses), and the inserted instances become saved ones."""
+    if not all_found:
+        raise DatabaseError("a row to update is not there")
+    for write in writes:
+        if isinstance(write, RowUpdate):
+            continue
+        for instance in write:
             instance._state.adding = False
             instance._state.db = DEFAULT_DB_ALIAS
 
@@ -53,11 +83,14 @@ def update_fields(instance: Model, fields: Sequence[str]) -> None:
     ``save(update_fields=...)`` prepares them (``auto_now`` included) without its query building or signals."""
     db = connections[DEFAULT_DB_ALIAS]
     changed, sql = _update(type(instance), tuple(fields))
-    values = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in changed]
     with db.cursor() as cursor:
-        cursor.execute(sql, [*values, instance.pk])
+        cursor.execute(sql, [*_prepared(instance, changed, db, adding=False), instance.pk])
         if cursor.rowcount != 1:  # as save(update_fields=...) refuses
             raise DatabaseError(f"no {instance._meta.model_name} {instance.pk} to update")
+
+
+def _prepared(instance: Model, fields: Sequence[Field], db, *, adding: bool) -> list:
+    return [field.get_db_prep_save(field.pre_save(instance, adding), db) for field in fields]
 
 
 # The statements' text depends only on the model and the shape of the write: built once each.
