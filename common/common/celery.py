@@ -7,10 +7,11 @@ import os
 from typing import Any
 
 from celery import Celery, Task, current_app
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_process_init
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 from common.redaction import describe_error
+from common.startup import freeze_startup_objects
 
 # What a task sees while the database restarts or is unreachable: retried, never counted as a failure.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
@@ -46,6 +47,7 @@ def create_celery_app(service: str) -> Celery:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.autodiscover_tasks()
     task_postrun.connect(_drop_unusable_connections, weak=False)
+    worker_process_init.connect(_ready_to_work, weak=False)
     return app
 
 
@@ -64,6 +66,11 @@ def queue_task(name: str, *args: Any) -> None:
 def backoff(attempt: int) -> float:
     """Seconds before retry ``attempt`` (1, 2, 4, ... at most ``MAX_BACKOFF_SECONDS``)."""
     return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+
+
+def _ready_to_work(**_) -> None:
+    """A queue worker process, forked and set up: what it built so far lives as long as it does."""
+    freeze_startup_objects()
 
 
 def _drop_unusable_connections(task=None, **_) -> None:

@@ -2,5 +2,8 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from common.startup import freeze_startup_objects
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "user_manager.settings")
 application = get_wsgi_application()
+freeze_startup_objects(load_urls=True)

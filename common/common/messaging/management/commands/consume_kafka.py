@@ -12,6 +12,7 @@ from common.messaging.dead_letter import send_to_dead_letter
 from common.messaging.kafka import create_consumer, ensure_topics
 from common.messaging.stats import record_progress
 from common.messaging.tasks import hand_off
+from common.startup import freeze_startup_objects
 
 
 class Command(BaseCommand):
@@ -28,4 +29,5 @@ class Command(BaseCommand):
         )
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: consumer.stop())
+        freeze_startup_objects()
         consumer.run()

@@ -7,6 +7,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from common.outbox.relay import OutboxRelay
+from common.startup import freeze_startup_objects
 
 
 class Command(BaseCommand):
@@ -16,4 +17,5 @@ class Command(BaseCommand):
         relay = OutboxRelay()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: relay.stop())
+        freeze_startup_objects()
         relay.run()
