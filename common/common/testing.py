@@ -37,6 +37,23 @@ def api_client(db) -> Callable[..., object]:
     return make
 
 
+def last_message_received(backend_pid: int) -> str:
+    """What the Postgres server last received from that backend's client, as one message (its text in
+    ``pg_stat_activity``, read over a connection of its own)."""
+    import psycopg2
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    other = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+            return cursor.fetchone()[0]
+    finally:
+        other.close()
+
+
 class FuzzingKey:
     """The API key an in-process schemathesis run sends, given to schemathesis as the API's auth (not as
     plain headers), so it knows which requests are meant to lack it: ``ignored_auth`` and the invalid

@@ -1,4 +1,5 @@
-"""Transactions: where a service's change needs a savepoint, and side effects after commit.
+"""Transactions: where a service's change needs a savepoint, a commit sent with the last statement,
+and side effects after commit.
 
 :func:`atomic_change` is a service's change, all or nothing. Inside a transaction that the first
 error ends anyway (:func:`all_or_nothing`, an idempotent request's), it takes no savepoint: two
@@ -19,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db import transaction
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,22 @@ def atomic_change() -> transaction.Atomic:
     """A service's change, all or nothing (``transaction.atomic()``); without a savepoint inside
     :func:`all_or_nothing`, whose transaction an error ends anyway."""
     return transaction.atomic(savepoint=not _ended_by_any_error.get())
+
+
+def ends_with_this_block() -> bool:
+    """Whether the atomic block the caller is in is the outermost: its end commits the transaction."""
+    return len(connection.atomic_blocks) == 1
+
+
+def execute_and_commit(statement: str, params: list) -> None:
+    """Run the transaction's last statement and ``COMMIT`` in one message, a round trip less; the
+    block's own commit then finds nothing to do, and the commit hooks run when it ends, as always.
+
+    Only for the last statement of the outermost block (:func:`ends_with_this_block`). If the statement
+    fails, the server skips the ``COMMIT`` and the transaction is left to the block to roll back.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement}; COMMIT", params)
 
 
 def after_commit(callback: Callable[[], object], *, what: str) -> None:

@@ -11,6 +11,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE, TRANSACTION_STATUS_INTR
 
 from common.outbox.models import OutboxEvent
 from common.postgres.base import DatabaseWrapper
+from common.testing import last_message_received
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -27,17 +28,6 @@ def another_connection():
     return other
 
 
-def last_message_of(pid: int) -> str:
-    """What the server last received from that backend's client, as one message."""
-    other = another_connection()
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
-            return cursor.fetchone()[0]
-    finally:
-        other.close()
-
-
 def server_status() -> int:
     return connection.connection.info.transaction_status
 
@@ -49,7 +39,7 @@ def test_a_transaction_begins_in_the_message_of_its_first_statement():
         assert server_status() == TRANSACTION_STATUS_IDLE  # nothing sent yet
         OutboxEvent.objects.filter(subject="nobody").exists()
         assert server_status() == TRANSACTION_STATUS_INTRANS
-        first = last_message_of(pid)
+        first = last_message_received(pid)
     assert first.startswith("BEGIN;SELECT")
     assert server_status() == TRANSACTION_STATUS_IDLE  # committed
 

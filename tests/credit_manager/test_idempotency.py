@@ -17,6 +17,7 @@ from accounts.models import CreditAccount
 from common.apikeys.services import Caller
 from common.idempotency.models import IdempotencyRecord
 from common.idempotency.services import purge_expired, respond_idempotently
+from common.testing import last_message_received
 from ledger.models import LedgerTransaction
 
 
@@ -154,6 +155,18 @@ def sent_at_once(count: int, send) -> list:
     for thread in threads:
         thread.join()
     return responses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_keeps_its_key_in_the_message_that_commits_it_and_a_retry_replays_it(api_client):
+    """A round trip less per idempotent request: the answer's insert carries the transaction's COMMIT."""
+    account, client = onboard(), api_client("credit:write")
+    first = post(client, account, purchase("10.00"), key="order-7")
+    assert last_message_received(connection.connection.get_backend_pid()).rstrip().endswith("; COMMIT")
+    again = post(client, account, purchase("10.00"), key="order-7")
+    assert (first.status_code, again.status_code, again.content) == (201, 201, first.content)
+    assert again.has_header("Idempotent-Replayed") and not first.has_header("Idempotent-Replayed")
+    assert LedgerTransaction.objects.count() == 1 and CreditAccount.objects.get().balance == Decimal("10.00")
 
 
 @pytest.mark.django_db(transaction=True)

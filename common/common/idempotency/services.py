@@ -16,13 +16,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from common.errors import DomainError, ErrorCode
 from common.idempotency.models import IdempotencyRecord
-from common.transactions import all_or_nothing
+from common.transactions import all_or_nothing, ends_with_this_block, execute_and_commit
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -37,10 +37,11 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
     with it.
 
     The operation and its answer commit together, in a transaction the first error ends, so the
-    operation's changes take no savepoints. The answer is kept last (``INSERT ... ON CONFLICT DO
-    NOTHING``, one statement): a key answered already, or meanwhile by a concurrent duplicate (the
-    insert waits for that one's commit), rolls this run back and replays that answer, so the
-    operation's effects commit once per key. Refusals of the business (4xx :class:`DomainError`)
+    operation's changes take no savepoints. The answer is kept last, in one statement that also
+    commits when the request's transaction is the outermost (else ``INSERT ... ON CONFLICT DO
+    NOTHING``): a key answered already, or meanwhile by a concurrent duplicate (the insert waits for
+    that one's commit), rolls this run back and replays that answer, so the operation's effects commit
+    once per key. Refusals of the business (4xx :class:`DomainError`)
     roll their transaction back and are then kept like successes; anything else leaves no trace,
     unless the key has an answer already, which is replayed.
     """
@@ -63,7 +64,10 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
                 refusal = exc
                 transaction.set_rollback(True)  # what the operation wrote goes
             else:
-                answered = not _keep(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body)
+                if ends_with_this_block():
+                    answered = not _keep_and_commit(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body)
+                else:
+                    answered = not _keep(scope=scope, key=key, fingerprint=fingerprint, status=status, body=body)
                 if answered:
                     transaction.set_rollback(True)  # the key's answer stands, and this run's writes go
     except Exception:
@@ -116,18 +120,32 @@ def _answer(record: IdempotencyRecord, *, fingerprint: str) -> HttpResponse:
     return _response(record.response_status, record.response_body, replayed=True)
 
 
+# Keeps a key's answer; every value is a parameter.
+_KEEP = f"""
+    INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, response_status, response_body, created_at)
+    VALUES (%s, %s, %s, %s, %s, now())
+"""  # nosec B608 # only the model's own table name is interpolated
+_KEY_TAKEN = "idempotency_key_unique_per_scope"
+
+
 def _keep(*, scope: str, key: str, fingerprint: str, status: int, body: str) -> bool:
     """Keep the answer under the key; False when the key has one already (it stays)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {IdempotencyRecord._meta.db_table} (scope, key, fingerprint, response_status, response_body, created_at)
-            VALUES (%s, %s, %s, %s, %s, now())
-            ON CONFLICT (scope, key) DO NOTHING
-            """,  # nosec B608 # only the model's own table name is interpolated; every value is a parameter
-            [scope, key, fingerprint, status, body],
-        )
+        cursor.execute(f"{_KEEP} ON CONFLICT (scope, key) DO NOTHING", [scope, key, fingerprint, status, body])
         return cursor.rowcount == 1
+
+
+def _keep_and_commit(*, scope: str, key: str, fingerprint: str, status: int, body: str) -> bool:
+    """Like :func:`_keep`, with the transaction's ``COMMIT`` in the same message: the key is the last
+    thing an idempotent request writes. A key answered already refuses the insert, so nothing commits
+    (False: the block rolls back)."""
+    try:
+        execute_and_commit(_KEEP, [scope, key, fingerprint, status, body])
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != _KEY_TAKEN:
+            raise
+        return False
+    return True
 
 
 def _scope(request: HttpRequest) -> str:
