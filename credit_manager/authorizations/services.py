@@ -37,6 +37,7 @@ from accounts.services import (
     lock_account_if_any,
     refuse_credit,
     release_credit,
+    write_with_announcements,
 )
 from authorizations import selectors
 from authorizations.models import Authorization, AuthorizationEvent, AuthorizationEventKind, AuthorizationStatus, HoldRule
@@ -76,7 +77,7 @@ def authorize(
     ``network_reference`` on the account again (a network retry) returns the first authorization and
     holds nothing more; with a different amount or merchant it is refused (``NETWORK_REFERENCE_REUSED``).
     """
-    with atomic_change():
+    with atomic_change(), announced_together():
         account = lock_account(account_id=account_id)
         retried = Authorization.objects.filter(account=account, network_reference=network_reference)
         existing = retried.prefetch_related(selectors.with_history()).first()  # the history only when found
@@ -99,7 +100,7 @@ def authorize(
         authorization.history_entries = []  # new: its history is what is recorded below
         if refusal is None:
             hold_credit(account, hold_id=authorization.id, amount=amount, expires_at=authorization.expires_at)
-        authorization.save(force_insert=True)
+        write_with_announcements([authorization])
         _record(
             authorization, account, AuthorizationEventKind.REQUEST, amount, now=now, decline_reason=authorization.decline_reason,
             announced_as=CREDIT_AUTHORIZATION_DECLINED if refusal else CREDIT_AUTHORIZATION_APPROVED,
@@ -113,7 +114,7 @@ def increment(*, authorization_id: uuid.UUID, amount: Decimal) -> Authorization:
     A declined increment is recorded in the history (and announced as ``credit.authorization.declined``
     with the authorization still pending); the authorization keeps what it held.
     """
-    with atomic_change():
+    with atomic_change(), announced_together():
         authorization, account, now = _lock(authorization_id)
         _refuse_if_final(authorization)
         refusal = refuse_credit(account, amount)
@@ -181,7 +182,7 @@ def reverse(*, authorization_id: uuid.UUID, amount: Decimal | None = None, reaso
         raise DomainError(ErrorCode.AMOUNT_NOT_POSITIVE)
     if created_by is not None and not reason.strip():
         raise DomainError(ErrorCode.REASON_REQUIRED, "A reversal by an operator needs a reason.")
-    with atomic_change():
+    with atomic_change(), announced_together():
         authorization, account, now = _lock(authorization_id)
         _refuse_if_final(authorization)
         released = authorization.held_amount if amount is None else amount
@@ -288,11 +289,12 @@ def _record(
 ) -> None:
     """Add the step to the authorization's history (and to ``history_entries`` when it was read) and
     announce it with the account as it now stands."""
-    entry = AuthorizationEvent.objects.create(
+    entry = AuthorizationEvent(
         authorization=authorization, kind=kind, amount=amount, decline_reason=decline_reason, final=final, forced=forced,
         over_limit=over_limit, transaction=transaction, created_by=created_by, reason=reason, balance_after=account.balance, held_after=account.held_in_force,
         available_after=account.available, created_at=now,
     )  # fmt: skip
+    write_with_announcements([entry])
     if hasattr(authorization, "history_entries"):
         authorization.history_entries.append(entry)
     merchant = MerchantPayload(

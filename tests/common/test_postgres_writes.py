@@ -36,6 +36,13 @@ def test_the_groups_are_written_in_one_statement_as_save_would_write_them(django
     assert not head._state.adding and not events[0]._state.adding
 
 
+def test_rows_of_one_model_in_several_groups_take_the_databases_keys_in_the_order_given():
+    """Separate INSERTs of one statement run in no set order; the groups of a model make one INSERT."""
+    subjects = [f"s{n:02}" for n in range(20)]
+    write_together(*([outbox_row(subject)] for subject in subjects))
+    assert list(OutboxEvent.objects.order_by("id").values_list("subject", flat=True)) == subjects
+
+
 def test_nothing_is_written_when_any_group_breaks_a_constraint():
     taken = outbox_row("a")
     write_together([taken])

@@ -27,7 +27,8 @@ Write = Sequence[Model] | RowUpdate
 
 def write_together(*writes: Write) -> None:
     """Insert each group's new instances (one model per group) and make the row updates, in a single
-    statement: one ``INSERT`` or ``UPDATE`` per write in the ``WITH`` clause, in the order given.
+    statement: in its ``WITH`` clause one ``INSERT`` per model, its groups' rows in the order given,
+    and one ``UPDATE`` per row update.
 
     For rows the caller knows all it needs of: a group's primary keys are all set by the caller, or all
     assigned by the database and not read back. Fields are prepared as ``save()`` prepares them
@@ -49,7 +50,7 @@ def write_clauses(*writes: Write) -> tuple[list[str], list, str]:
     Once the statement ran, :func:`finish_writes` checks that and makes the instances saved ones."""
     db = connections[DEFAULT_DB_ALIAS]
     clauses, params, updates = [], [], []
-    for index, write in enumerate(write for write in writes if write):
+    for index, write in enumerate(_one_insert_per_model(writes)):
         name = f"write_{index}"
         if isinstance(write, RowUpdate):
             changed, sql = _update(type(write.instance), tuple(write.fields))
@@ -63,6 +64,30 @@ def write_clauses(*writes: Write) -> tuple[list[str], list, str]:
         params += [value for instance in write for value in _prepared(instance, fields, db, adding=True)]
     all_found = f"{' + '.join(updates)} = {len(updates)}" if updates else "true"
     return clauses, params, all_found
+
+
+def _one_insert_per_model(writes: Sequence[Write]) -> list[Write]:
+    """The writes, with the groups of one model (and one kind of key) made one group, in the order given.
+
+    The sub-statements of a ``WITH`` run in no set order, so rows of one model inserted by two of them
+    could take the database's keys in either order; the rows of one ``INSERT`` take them in order.
+    """
+    merged: list[Write] = []
+    by_shape: dict[tuple[type[Model], bool], list[Model]] = {}
+    for write in writes:
+        if isinstance(write, RowUpdate):
+            merged.append(write)
+            continue
+        if not write:
+            continue
+        model = type(write[0])
+        shape = (model, getattr(write[0], model._meta.pk.attname) is not None)
+        if shape in by_shape:
+            by_shape[shape].extend(write)
+        else:
+            by_shape[shape] = list(write)
+            merged.append(by_shape[shape])
+    return merged
 
 
 def finish_writes(all_found: bool, *writes: Write) -> None:
