@@ -41,9 +41,9 @@ def respond_idempotently(request: HttpRequest, *, key: str | None, operation: Op
     commits when the request's transaction is the outermost (else ``INSERT ... ON CONFLICT DO
     NOTHING``): a key answered already, or meanwhile by a concurrent duplicate (the insert waits for
     that one's commit), rolls this run back and replays that answer, so the operation's effects commit
-    once per key. Refusals of the business (4xx :class:`DomainError`)
-    roll their transaction back and are then kept like successes; anything else leaves no trace,
-    unless the key has an answer already, which is replayed.
+    once per key. Refusals of the business (4xx :class:`DomainError`) roll their transaction back and
+    are then kept like successes; anything else leaves no trace, unless the key has an answer
+    already, which is replayed.
     """
     if not key:
         if required:

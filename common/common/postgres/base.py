@@ -58,9 +58,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if connection.info.transaction_status != TRANSACTION_STATUS_IDLE:
                 with connection.cursor() as cursor:
                     cursor.execute(statement)
-        connection.begin_pending = (
-            not self.autocommit
-        )  # outside atomic blocks, the next transaction begins with the next statement
+        # Managed by hand (autocommit off outside atomic blocks), the next transaction begins with the next statement.
+        connection.begin_pending = not self.autocommit
 
     def is_usable(self) -> bool:
         connection = self.connection
