@@ -56,7 +56,7 @@ def write_clauses(*writes: Write) -> tuple[list[str], list, str]:
             changed, sql = _update(type(write.instance), tuple(write.fields))
             clauses.append(f"{name} AS ({sql} RETURNING 1)")
             params += [*_prepared(write.instance, changed, db, adding=False), write.instance.pk]
-            updates.append(f"(SELECT count(*) FROM {name})")
+            updates.append(f"(SELECT count(*) FROM {name})")  # nosec B608 # a name of our own clause
             continue
         model = type(write[0])
         fields, sql = _insert(model, with_key=getattr(write[0], model._meta.pk.attname) is not None, rows=len(write))
