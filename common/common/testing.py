@@ -37,9 +37,10 @@ def api_client(db) -> Callable[..., object]:
     return make
 
 
-def last_message_received(backend_pid: int) -> str:
-    """What the Postgres server last received from that backend's client, as one message (its text in
-    ``pg_stat_activity``, read over a connection of its own)."""
+@contextlib.contextmanager
+def separate_connection() -> Iterator[object]:
+    """A psycopg2 connection to the test database of its own, in autocommit, outside Django: another
+    client's view (what it sees, what it waits for), or the server side's doing (ending a backend)."""
     import psycopg2
     from django.db import connection
 
@@ -47,11 +48,17 @@ def last_message_received(backend_pid: int) -> str:
     other = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
     try:
         other.autocommit = True
-        with other.cursor() as cursor:
-            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [backend_pid])
-            return cursor.fetchone()[0]
+        yield other
     finally:
         other.close()
+
+
+def last_message_received(backend_pid: int) -> str:
+    """What the Postgres server last received from that backend's client, as one message (its text in
+    ``pg_stat_activity``)."""
+    with separate_connection() as other, other.cursor() as cursor:
+        cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+        return cursor.fetchone()[0]
 
 
 class FuzzingKey:

@@ -2,12 +2,11 @@
 
 import select
 
-import psycopg2
 import pytest
 from django.db import close_old_connections, connection
 from django.db.backends.postgresql import base as django_postgresql
 
-from common.testing import wait_until
+from common.testing import separate_connection, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -32,14 +31,8 @@ def backend_pid() -> int:
 
 
 def from_another_connection(sql: str, params: list) -> None:
-    settings = connection.get_connection_params()
-    other = psycopg2.connect(**{k: v for k, v in settings.items() if k in ("dbname", "user", "password", "host", "port")})
-    try:
-        other.autocommit = True
-        with other.cursor() as cursor:
-            cursor.execute(sql, params)
-    finally:
-        other.close()
+    with separate_connection() as other, other.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def socket_readable() -> bool:

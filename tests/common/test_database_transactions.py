@@ -11,7 +11,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE, TRANSACTION_STATUS_INTR
 
 from common.outbox.models import OutboxEvent
 from common.postgres.base import DatabaseWrapper
-from common.testing import last_message_received
+from common.testing import last_message_received, separate_connection
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -19,13 +19,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 def outbox_row() -> OutboxEvent:
     subject = uuid.uuid4().hex
     return OutboxEvent(event_id=uuid.uuid4(), event_type="user.blocked", topic="users", key=subject, subject=subject, envelope={})
-
-
-def another_connection():
-    settings = connection.get_connection_params()
-    other = psycopg2.connect(**{k: v for k, v in settings.items() if k in ("dbname", "user", "password", "host", "port")})
-    other.autocommit = True
-    return other
 
 
 def server_status() -> int:
@@ -46,8 +39,7 @@ def test_a_transaction_begins_in_the_message_of_its_first_statement():
 
 def test_what_a_block_wrote_commits_with_it_and_is_seen_by_others_only_then():
     row = outbox_row()
-    other = another_connection()
-    try:
+    with separate_connection() as other:
         with transaction.atomic():
             row.save()
             with other.cursor() as cursor:
@@ -56,8 +48,6 @@ def test_what_a_block_wrote_commits_with_it_and_is_seen_by_others_only_then():
         with other.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM outbox_outboxevent WHERE subject = %s", [row.subject])
             assert cursor.fetchone()[0] == 1
-    finally:
-        other.close()
 
 
 def test_a_block_that_fails_leaves_nothing_and_the_connection_works_on():
@@ -91,16 +81,13 @@ def test_a_savepoint_rolled_back_keeps_what_its_block_wrote_before_it():
 def test_a_row_locked_in_a_block_stays_locked_until_it_commits():
     row = outbox_row()
     row.save()
-    other = another_connection()
-    try:
+    with separate_connection() as other:
         with transaction.atomic():
             OutboxEvent.objects.select_for_update().get(pk=row.pk)
             with pytest.raises(psycopg2.errors.LockNotAvailable), other.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM outbox_outboxevent WHERE id = %s FOR UPDATE NOWAIT", [row.pk])
         with other.cursor() as cursor:
             cursor.execute("SELECT 1 FROM outbox_outboxevent WHERE id = %s FOR UPDATE NOWAIT", [row.pk])
-    finally:
-        other.close()
 
 
 def test_a_block_that_sends_nothing_opens_no_transaction():

@@ -16,7 +16,7 @@ from common.messaging.kafka import discard_producer
 from common.messaging.registry import EventNotReady
 from common.messaging.stats import read_progress
 from common.messaging.tasks import process_event, process_events
-from common.testing import Broker, read_topic, wait_until
+from common.testing import Broker, read_topic, separate_connection, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -48,10 +48,7 @@ class TestHandleOnce:
 
 def terminate_backend(pid: int) -> None:
     """End a database connection from the server side, as a restart or a failover would."""
-    import psycopg2
-
-    params = {k: v for k, v in connection.get_connection_params().items() if k in ("dbname", "user", "password", "host", "port")}
-    with psycopg2.connect(**params) as other, other.cursor() as cursor:
+    with separate_connection() as other, other.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
