@@ -83,12 +83,11 @@ class _Cursor(psycopg2.extensions.cursor):
 
     def execute(self, query, vars=None):
         connection = self.connection
-        if connection.begin_pending:
+        if connection.begin_pending and self.name is None and isinstance(query, str):
             connection.begin_pending = False
-            if self.name is None and isinstance(query, str):
-                query = f"{connection.begin_statement};{query}"
-            else:
-                _begin(connection)
+            query = f"{connection.begin_statement};{query}"
+        else:
+            _begin_if_pending(connection)
         return super().execute(query, vars)
 
     def executemany(self, query, vars_list):
