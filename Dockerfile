@@ -1,7 +1,7 @@
 # One image for both services (user_manager and credit_manager).
 # A container picks its service by working directory: /app/user_manager or
 # /app/credit_manager (docker-compose.yaml sets `working_dir`), where
-# `python manage.py ...`, `gunicorn <svc>.wsgi` and `celery -A <svc>` work.
+# `python manage.py ...`, `granian ... <svc>.wsgi:application` and `celery -A <svc>` work.
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \

@@ -21,11 +21,11 @@ from bench.memory import MemorySampler
 
 OUTSIDE = "outside the stack (wrk, the bench, anything else)"
 _GROUPS = (
-    (re.compile(r"^um-api"), "user_manager API (gunicorn)"),
+    (re.compile(r"^um-api"), "user_manager API (granian)"),
     (re.compile(r"^um-queue"), "user_manager queue workers (Celery)"),
     (re.compile(r"^um-kafka"), "user_manager consume_kafka"),
     (re.compile(r"^um-relay"), "user_manager outbox relay"),
-    (re.compile(r"^cm-api"), "credit_manager API (gunicorn)"),
+    (re.compile(r"^cm-api"), "credit_manager API (granian)"),
     (re.compile(r"^cm-queue"), "credit_manager queue workers (Celery)"),
     (re.compile(r"^cm-kafka"), "credit_manager consume_kafka"),
     (re.compile(r"^cm-relay"), "credit_manager outbox relay"),

@@ -16,7 +16,7 @@ from bench.config import REPO_ROOT
 from bench.stack import Stack
 from bench.tools import tool_versions
 
-PACKAGES = ("Django", "django-ninja", "gunicorn", "celery", "kombu", "kafka-python", "psycopg2-binary", "redis", "pydantic")
+PACKAGES = ("Django", "django-ninja", "granian", "celery", "kombu", "kafka-python", "psycopg2-binary", "redis", "pydantic")
 
 
 def machine() -> dict[str, Any]:
@@ -51,7 +51,7 @@ def versions(stack: Stack) -> dict[str, str]:
 def stack_configuration(stack: Stack, mode: str) -> dict[str, Any]:
     return {
         "mode": mode,
-        "gunicorn_workers": int(os.environ.get("WEB_CONCURRENCY") or 2),
+        "api_workers": int(os.environ.get("WEB_CONCURRENCY") or 2),
         "celery_concurrency": int(os.environ.get("CELERY_CONCURRENCY") or 2),
         "process_output": f"each process's in a file of its own, no access log ({_shown(stack.log_dir)}/)"
         if mode == "own"

@@ -2,7 +2,7 @@
 
 Samples are tagged with the current phase (``rest``, ``pipeline``); every sample also counts for the
 whole run. While :meth:`MemorySampler.recording` is on (the soak), every sample is also kept, so RSS
-can be followed over time. Each process gets a readable label: ``um-api`` (the gunicorn master),
+can be followed over time. Each process gets a readable label: ``um-api`` (granian's main process),
 ``um-api worker 2``, ``cm-queue child 1`` (Celery pool and beat processes), ``postgres backend
 (credit_manager) 3`` ...
 """
@@ -23,7 +23,7 @@ from bench.stack import SHELLS, Stack
 
 INTERVAL_SECONDS = 0.5
 MB = 1024 * 1024
-ROLES = {"gunicorn": "api", "consume_kafka": "kafka", "relay_outbox": "relay", "celery": "queue"}
+ROLES = {"granian": "api", "consume_kafka": "kafka", "relay_outbox": "relay", "celery": "queue"}
 _BACKEND = re.compile(r"postgres: \S+ (\S+) (\[local\]|[0-9.:]+)")  # user, database, client
 
 

@@ -93,7 +93,7 @@ def _shares(counter: Counter[str], total: int) -> list[dict[str, Any]]:
 
 
 def _process_of(frame: str) -> tuple[int, str]:
-    """``process 123:"gunicorn user_manager.wsgi ..."`` -> (123, the command)."""
+    """``process 123:"granian --interface wsgi ..."`` -> (123, the command)."""
     head, _, command = frame.partition(":")
     return int(head.removeprefix("process ")), command.strip('"')
 

@@ -107,7 +107,7 @@ def _header(run: dict[str, Any]) -> list[str]:
         f"{parameters['customers']:,} customers, {parameters['events']:,} events, {parameters['threads']} load threads, "
         f"purchases of {parameters['purchase_amount']}{extra}{' (QUICK)' if parameters['quick'] else ''}; "
         f"scenarios: {', '.join(parameters['scenarios'])}.",
-        f"- Stack ({stack.get('mode', '?')}): gunicorn {stack.get('gunicorn_workers', '?')} sync workers and Celery "
+        f"- Stack ({stack.get('mode', '?')}): granian {stack.get('api_workers', '?')} workers of one thread and Celery "
         f"{stack.get('celery_concurrency', '?')} processes per service; process output: {stack.get('process_output', '?')}; "
         f"Postgres {versions.get('postgres', '?')}, Redis {versions.get('redis', '?')}, {versions.get('kafka', '?')}.",
         "- Versions: " + ", ".join(f"{name} {version}" for name, version in versions.items() if name not in ("postgres", "redis", "kafka")) + ".",

@@ -40,17 +40,15 @@ class Bench:
 
     @property
     def api_workers(self) -> int:
-        """Sync gunicorn workers of each API, as devstack starts them (``WEB_CONCURRENCY``)."""
+        """Workers of each API (one request at a time each), as devstack starts them (``WEB_CONCURRENCY``)."""
         return int(os.environ.get("WEB_CONCURRENCY") or DEFAULT_WEB_WORKERS)
 
     def load_shape(self, rate: float | None = None) -> tuple[int, int]:
         """wrk's connections and threads: the bench's concurrency when it sends as fast as the answers come;
         at a steady ``rate``, as many connections as an API has workers (one thread each, up to THREADS).
 
-        A connection that waits for its slot (``lua/pace.lua``) is open and idle, and a sync gunicorn worker
-        that accepts it waits for its request: with more such connections than workers, requests would
-        queue behind idle connections and the steady run would measure the load tool. In production the
-        TLS-terminating proxy in front of gunicorn hands a worker whole requests only.
+        A connection waits for its slot (``lua/pace.lua``) open and idle; one per worker, each serving one
+        request at a time, is what the API can answer at once, and the achieved rate shows any shortfall.
         """
         if rate is None:
             return self.parameters.concurrency, self.parameters.threads

@@ -139,8 +139,8 @@ class Stack:
         return found
 
     def main_process(self, handle: ServiceHandle, marker: str) -> int | None:
-        """The pid of the service's process whose command holds ``marker`` (``gunicorn``, ``consume_kafka``,
-        ``celery``) and whose parent's does not: the gunicorn master, not a worker; Celery's main process."""
+        """The pid of the service's process whose command holds ``marker`` (``granian``, ``consume_kafka``,
+        ``celery``) and whose parent's does not: granian's main process, not a worker; Celery's main process."""
         for process in self.processes():
             try:
                 if process.name() in SHELLS or marker not in " ".join(process.cmdline()):

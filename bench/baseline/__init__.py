@@ -1,1 +1,1 @@
-"""The read baseline: user_manager's own gunicorn command and settings, serving one trivial view."""
+"""The read baseline: user_manager's own API command and settings, serving one trivial view."""

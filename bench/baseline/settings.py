@@ -1,6 +1,6 @@
 """user_manager's settings with the trivial view as the only URL.
 
-The baseline gunicorn runs user_manager's WSGI module with this settings module: the same
+The baseline server runs user_manager's WSGI module with this settings module: the same
 middleware, database, cache and logging as the API; only ``ROOT_URLCONF`` differs.
 """
 

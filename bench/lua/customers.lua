@@ -2,7 +2,7 @@
 -- (run with one thread). Once all are sent, the free connections send refused requests (an empty
 -- body: 422, nothing created) until the last customer is answered, or until 15 s passed without an
 -- answer (one timed out). Then the script writes $BENCH_DONE and the harness stops wrk: wrk itself
--- would keep its connections open until -d ends, and a sync gunicorn worker would wait on one.
+-- would keep its connections open until -d ends.
 -- With $BENCH_RATE_PER_THREAD, at that steady rate (pace.lua): a steady intake instead of a burst.
 dofile(os.getenv("BENCH_LUA_DIR") .. "/report.lua")
 dofile(os.getenv("BENCH_LUA_DIR") .. "/pace.lua")

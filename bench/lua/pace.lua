@@ -7,9 +7,9 @@
 -- burst to catch up: the schedule restarts from then and the achieved rate shows the shortfall. wrk
 -- measures a request's latency from the moment it is sent, after its delay.
 --
--- wrk opens a connection before it asks delay(), so a connection waiting for its slot is open and idle,
--- and a sync gunicorn worker that accepts it waits for its request: a paced run keeps no more connections
--- than the API has workers (bench.session.Bench.load_shape), or requests would queue behind idle ones.
+-- wrk opens a connection before it asks delay(), so a connection waiting for its slot is open and idle.
+-- A paced run keeps as many connections as the API has workers (bench.session.Bench.load_shape), each
+-- worker serving one request at a time; the achieved rate shows whether that kept up.
 local rate = tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "")
 if rate and rate > 0 then
   local ffi = require("ffi")

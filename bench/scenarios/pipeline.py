@@ -227,8 +227,8 @@ def create_and_follow(bench: Bench, customers: int, *, name: str, rate: float | 
         # an upper bound: wrk stops once every customer is answered
         duration=max(120, customers // 5) if rate is None else customers / rate + 120,
         connections=connections or bench.load_shape(rate)[0],
-        # One thread: when it stops, wrk exits and closes every connection. A stopped thread of several
-        # would leave its connections open, and a sync gunicorn worker that accepts one waits on it.
+        # One thread: when it stops, wrk exits and closes every connection (a stopped thread of several
+        # would leave its connections open until -d ends).
         threads=1,
         headers=um.headers(),
         variables={

@@ -1,6 +1,6 @@
-"""Read: ``GET /users/{id}`` and ``GET /accounts/{id}`` (cached) against the same gunicorn serving a trivial view.
+"""Read: ``GET /users/{id}`` and ``GET /accounts/{id}`` (cached) against the same API server serving a trivial view.
 
-The baseline gunicorn is started the way the bench's stack starts user_manager's API (the same
+The baseline server is started the way the bench's stack starts user_manager's API (the same
 command line, workers and settings but for the URLconf, its output in a file of its own and no access
 log: ``DEVSTACK_LOG_DIR``; with an access log if the API of a running stack writes one), on a port of
 its own, and stopped after its measurement.
@@ -64,7 +64,7 @@ def run(bench: Bench) -> ScenarioResult:
 
 
 def profile(bench: Bench, result: ScenarioResult) -> None:
-    """Every process of the stack (the API's gunicorn above all) during a shorter run."""
+    """Every process of the stack (the API above all) during a shorter run."""
     seconds = min(bench.parameters.duration, 10)
     for name, (short, handle, paths) in _targets(bench).items():
         bench.wait_until_quiet(f"profile of {name}")
@@ -132,9 +132,9 @@ def baseline_server(bench: Bench) -> Iterator[str]:
 def _writes_access_log(bench: Bench) -> bool:
     """Whether the stack's user_manager API writes an access log: never on the bench's own stack (as in
     production); on a running one (``STACK=running``), as ``make run`` started it."""
-    pid = bench.stack.main_process(bench.stack.user_manager, "gunicorn")
+    pid = bench.stack.main_process(bench.stack.user_manager, "granian")
     try:
-        return pid is not None and "--access-logfile" in psutil.Process(pid).cmdline()
+        return pid is not None and "--access-log" in psutil.Process(pid).cmdline()
     except psutil.Error:
         return False
 

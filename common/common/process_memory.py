@@ -4,7 +4,7 @@ process announces a change: most reads of a hot object then need no round trip a
 A :class:`ProcessMemory` is a small map of one kind of object (accepted API keys, cached answers).
 An entry is trusted for at most the memory's ``seconds``; a change announced with
 :meth:`ProcessMemory.announce_forget` (a Redis pub/sub message) makes every process drop it sooner:
-a listener thread in each process (started on its first lookup, so after gunicorn forks) receives it.
+a listener thread in each process (started on its first lookup, so after the API server forks its workers) receives it.
 
 Pub/sub reaches only the listeners subscribed at that moment, so every (re)subscription forgets
 everything: whatever was missed meanwhile is read again. A memory made ``only_while_listening``
@@ -226,7 +226,7 @@ def _channel() -> str:
 
 
 def _start_afresh_after_fork() -> None:
-    """A thread does not survive a fork: a forked child (a gunicorn worker) starts with empty memories
+    """A thread does not survive a fork: a forked child (an API worker) starts with empty memories
     and its own listener."""
     global _started, _start_lock, _subscribed
     _started = False

@@ -113,7 +113,7 @@ def _role_of(tokens):
     """The role a container's command gives it, or None for a one-shot job."""
     if _runs_manage_py(tokens, "migrate"):
         return None
-    if any(os.path.basename(t) == "gunicorn" for t in tokens):
+    if any(os.path.basename(t) == "granian" for t in tokens):
         return "api"
     if _runs_manage_py(tokens, "consume_kafka"):
         return "kafka-worker"

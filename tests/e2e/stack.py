@@ -95,9 +95,7 @@ class Service:
         """One process of ``role`` (named ``name`` when several of a role run, e.g. two consumers)."""
         name = name or role
         commands = {
-            "api": process_commands.api(
-                self.name, bind=f"127.0.0.1:{self.port}", control_socket=str(self.log_dir / f"{self.name}-gunicorn.ctl")
-            ),
+            "api": process_commands.api(self.name, bind=f"127.0.0.1:{self.port}"),
             "kafka-worker": process_commands.kafka_worker(),
             "relay": process_commands.relay(),
             "queue-worker": process_commands.queue_worker(

@@ -26,9 +26,7 @@ def api_urls(platform, log_dir):
     processes, urls = [], []
     for name in ("api-a", "api-b"):
         port = free_port()
-        argv = process_commands.api(
-            service.name, bind=f"127.0.0.1:{port}", workers=1, control_socket=str(log_dir / f"{service.name}-{name}.ctl")
-        )
+        argv = process_commands.api(service.name, bind=f"127.0.0.1:{port}", workers=1)
         processes.append(Process(f"{service.name}-{name}", argv, cwd=service.dir, env=env, log_dir=log_dir).start())
         urls.append(f"http://127.0.0.1:{port}")
     for url in urls:

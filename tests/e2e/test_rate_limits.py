@@ -1,4 +1,4 @@
-"""Rate limits end to end: two API processes of user_manager (two gunicorns, as two hosts run them,
+"""Rate limits end to end: two API processes of user_manager (two API servers, as two hosts run them,
 each with its own workers) count one key's requests together, in the platform's Redis."""
 
 import pytest
@@ -16,7 +16,7 @@ def two_apis(platform, log_dir):
     """Two more user_manager APIs on the platform's database and Redis, with a small read limit per key."""
     apis = []
     for n in (1, 2):
-        folder = log_dir / f"rate-limits-{n}"  # each gunicorn needs a control socket of its own
+        folder = log_dir / f"rate-limits-{n}"  # each API logs to a folder of its own
         folder.mkdir()
         env = {**platform["user_manager"].env, "API_RATE_LIMIT_READS_PER_KEY": str(READS_PER_KEY)}
         apis.append(Service("user_manager", env, folder))

@@ -17,21 +17,19 @@ DEFAULT_WEB_WORKERS = 2
 DEFAULT_CELERY_CONCURRENCY = 2
 
 
-def api(
-    service: str,
-    *,
-    bind: str,
-    workers: int | str = DEFAULT_WEB_WORKERS,
-    access_log: bool = False,
-    control_socket: str | None = None,
-) -> list[str]:
-    """The REST API. ``control_socket``: where several gunicorns share a home folder, each needs its own."""
-    argv = ["gunicorn", f"{service}.wsgi", "--bind", bind, "--workers", str(workers)]
+def api(service: str, *, bind: str, workers: int | str = DEFAULT_WEB_WORKERS, access_log: bool = False) -> list[str]:
+    """The REST API: granian serving the service's WSGI application at ``bind`` (``host:port``).
+
+    Each worker process runs one request at a time on one Python thread (``--blocking-threads 1``: one
+    database connection per worker, no thread hand-offs), while granian's own thread reads and writes
+    the connections, kept alive between requests, and parses HTTP outside Python.
+    """
+    host, _, port = bind.rpartition(":")
+    argv = ["granian", "--interface", "wsgi", "--host", host, "--port", port, "--workers", str(workers)]
+    argv += ["--blocking-threads", "1", "--respawn-failed-workers"]
     if access_log:
-        argv += ["--access-logfile", "-"]
-    if control_socket:
-        argv += ["--control-socket", control_socket]
-    return argv
+        argv += ["--access-log"]
+    return [*argv, f"{service}.wsgi:application"]
 
 
 def kafka_worker() -> list[str]:

@@ -130,8 +130,6 @@ def processes(service: Service, state_dir: Path, *, access_log: bool = True) -> 
             bind=f"{bind_host()}:{service.port}",
             workers=os.environ.get("WEB_CONCURRENCY") or process_commands.DEFAULT_WEB_WORKERS,
             access_log=access_log,
-            # gunicorn's default control socket (~/.gunicorn/gunicorn.ctl) would be shared by both APIs.
-            control_socket=str(state_dir / f"{service.prefix}-gunicorn.ctl"),
         ),
     }
     for n in range(1, _count("DEVSTACK_KAFKA_WORKERS") + 1):
