@@ -18,7 +18,7 @@ import kombu.exceptions
 import redis.exceptions
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, server_error
 from django_redis.exceptions import ConnectionInterrupted
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -102,13 +102,14 @@ def rendered_response(body: str) -> HttpResponse:
 
 def error_responses(*codes: ErrorCode) -> dict[int, Any]:
     """The error responses of an endpoint for its OpenAPI schema: ``codes`` (what its services refuse
-    with) plus what every endpoint can answer (invalid input, a missing key or scope, a rate limit,
-    an outage).
+    with) plus what every endpoint can answer (a request Django cannot read, invalid input, a missing
+    key or scope, a rate limit, an outage).
 
     Each code is one schema named after it whose ``code`` is that constant; a status with several
     codes declares their union, so clients and schemathesis see exactly which codes can come back.
     """
     every = [
+        ErrorCode.MALFORMED_REQUEST,
         ErrorCode.VALIDATION_ERROR,
         ErrorCode.NOT_AUTHENTICATED,
         ErrorCode.INSUFFICIENT_SCOPE,
@@ -147,6 +148,14 @@ def _server_error_response(exc: BaseException | None) -> JsonResponse:
         return response
     logger.error("request failed unexpectedly: %s", exc.__class__.__name__ if exc else "unknown error")
     return JsonResponse(DomainError(ErrorCode.INTERNAL_ERROR).body(), status=500)
+
+
+def bad_request_handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 view for the project, for what it refuses before any view runs (a ``Host`` it does not
+    serve, a suspicious request): JSON under ``/api/``, Django's own page elsewhere."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(DomainError(ErrorCode.MALFORMED_REQUEST).body(), status=400)
+    return bad_request(request, exception)
 
 
 def not_found_handler(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

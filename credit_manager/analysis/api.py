@@ -18,7 +18,6 @@ from common.pagination import Pagination
 router = Router(tags=["credit analysis"])
 
 REQUEST_LIMIT_ERRORS = error_responses(
-    ErrorCode.MALFORMED_REQUEST,
     ErrorCode.ACCOUNT_NOT_FOUND,
     ErrorCode.ACCOUNT_NOT_ACTIVE,
     ErrorCode.LIMIT_BELOW_BALANCE,

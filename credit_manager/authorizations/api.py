@@ -25,7 +25,6 @@ router = Router(tags=["card authorizations"])
 
 IDEMPOTENT = {"parameters": [idempotency_key_parameter(required=True)]}
 KEY_ERRORS = (
-    ErrorCode.MALFORMED_REQUEST,
     ErrorCode.IDEMPOTENCY_KEY_REQUIRED,
     ErrorCode.IDEMPOTENCY_KEY_INVALID,
     ErrorCode.IDEMPOTENCY_KEY_REUSED,

@@ -15,5 +15,6 @@ urlpatterns = [
 ]
 
 # JSON errors for every URL under /api/, the API's own or not (the admin keeps Django's pages).
+handler400 = "common.api.bad_request_handler"
 handler404 = "common.api.not_found_handler"
 handler500 = "common.api.server_error_handler"

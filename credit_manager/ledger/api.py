@@ -22,7 +22,6 @@ from ledger.schemas import ReverseIn, TransactionIn, TransactionOut
 router = Router(tags=["ledger"])
 
 POST_TRANSACTION_ERRORS = error_responses(
-    ErrorCode.MALFORMED_REQUEST,
     ErrorCode.ACCOUNT_NOT_FOUND,
     ErrorCode.ACCOUNT_NOT_ACTIVE,
     ErrorCode.ACCOUNT_CLOSED,
@@ -35,7 +34,6 @@ POST_TRANSACTION_ERRORS = error_responses(
     ErrorCode.IDEMPOTENCY_KEY_REUSED,
 )
 REVERSE_ERRORS = error_responses(
-    ErrorCode.MALFORMED_REQUEST,
     ErrorCode.TRANSACTION_NOT_FOUND,
     ErrorCode.ACCOUNT_CLOSED,
     ErrorCode.CANNOT_REVERSE_REVERSAL,

@@ -58,6 +58,11 @@ class TestDatabaseAway:
         assert not Customer.objects.exists()
 
 
+def test_a_host_django_does_not_serve_is_a_json_400():
+    response = Client().get("/api/v1/users", headers={"host": "IXLZ!q4&09HsVl{"})
+    assert response.status_code == 400 and response.json()["code"] == "MALFORMED_REQUEST"
+
+
 def test_an_unknown_url_under_the_api_is_a_json_404():
     response = Client().get("/api/v2/users")
     assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"

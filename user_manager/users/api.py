@@ -28,8 +28,8 @@ IfMatch = Header(None, alias="If-Match", description='The version the change is 
 OptionalHeader = str | SkipJsonSchema[None]
 
 # What each operation's services refuse with (the catalogue's codes), on top of what any request can get.
-CHANGE_ERRORS = (ErrorCode.MALFORMED_REQUEST, ErrorCode.CUSTOMER_NOT_FOUND, ErrorCode.VERSION_MISMATCH, ErrorCode.CUSTOMER_CLOSED)
-CREATE_ERRORS = error_responses(ErrorCode.MALFORMED_REQUEST, ErrorCode.EMAIL_TAKEN, ErrorCode.TAX_ID_TAKEN)
+CHANGE_ERRORS = (ErrorCode.CUSTOMER_NOT_FOUND, ErrorCode.VERSION_MISMATCH, ErrorCode.CUSTOMER_CLOSED)
+CREATE_ERRORS = error_responses(ErrorCode.EMAIL_TAKEN, ErrorCode.TAX_ID_TAKEN)
 READ_ERRORS = error_responses(ErrorCode.CUSTOMER_NOT_FOUND)
 UPDATE_ERRORS = error_responses(*CHANGE_ERRORS, ErrorCode.EMAIL_TAKEN)
 BLOCK_ERRORS = error_responses(*CHANGE_ERRORS, ErrorCode.CUSTOMER_ALREADY_BLOCKED)
