@@ -12,11 +12,27 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from accounts.models import ZERO, CreditAccount
 from authorizations.models import Authorization, AuthorizationEvent, AuthorizationStatus, HoldRule
 from common.errors import DomainError, ErrorCode
+from common.process_memory import ProcessMemory
+
+# Every approval needs the rule of its merchant category; rules change only when a version is published
+# (never edited). The publishing process forgets them at once (forget_hold_rules), the others read them
+# again within HOLD_RULE_MEMORY_SECONDS, and each authorization keeps the version it was given.
+HOLD_RULE_MEMORY_SECONDS = 1.0
+_in_force: ProcessMemory[dict[str, HoldRule]] = ProcessMemory(
+    "hold-rules", seconds=lambda: HOLD_RULE_MEMORY_SECONDS, max_entries=1, announced=False
+)
+_IN_FORCE = "in-force"
 
 
 def hold_rule_for(mcc: str) -> HoldRule:
-    """The newest rule of the merchant category, else the newest default rule (a migration creates one)."""
-    rule = HoldRule.objects.filter(mcc__in=[mcc, ""]).order_by("-mcc", "-version").first()
+    """The newest rule of the merchant category, else the newest default rule (a migration creates one),
+    as this process read the rules in force at most ``HOLD_RULE_MEMORY_SECONDS`` ago."""
+    rules = _in_force.recall(_IN_FORCE)
+    if rules is None:
+        since = _in_force.generation()
+        rules = {rule.mcc: rule for rule in rules_in_force()}
+        _in_force.remember(_IN_FORCE, rules, since_generation=since)
+    rule = rules.get(mcc) or rules.get("")
     if rule is None:
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, "No hold rule is in force.")
     return rule
@@ -25,6 +41,11 @@ def hold_rule_for(mcc: str) -> HoldRule:
 def rules_in_force() -> QuerySet[HoldRule]:
     """The newest version of each category's rule."""
     return HoldRule.objects.order_by("mcc", "-version").distinct("mcc")
+
+
+def forget_hold_rules() -> None:
+    """A version is being published: this process reads the rules in force again from now on."""
+    _in_force.forget(_IN_FORCE)
 
 
 def with_history() -> Prefetch:

@@ -330,9 +330,11 @@ def publish_hold_rule(*, source: HoldRule, created_by) -> HoldRule:
     newest = HoldRule.objects.filter(mcc=source.mcc).order_by("-version").values_list("version", flat=True).first()
     try:
         with transaction.atomic():
-            return HoldRule.objects.create(
+            published = HoldRule.objects.create(
                 mcc=source.mcc, version=(newest or 0) + 1, category=source.category, expiry_days=source.expiry_days,
                 capture_tolerance_percent=source.capture_tolerance_percent, note=source.note, created_by=created_by,
             )  # fmt: skip
+            selectors.forget_hold_rules()
+            return published
     except IntegrityError as exc:
         raise DomainError(ErrorCode.POLICY_VERSION_TAKEN) from exc

@@ -21,6 +21,7 @@ from authorizations import selectors, services
 from authorizations.models import Authorization, HoldRule
 from authorizations.schemas import AuthorizationDetailOut
 from authorizations.services import expire_due_holds
+from common.testing import wait_until
 from credit_manager.celery import app
 from ledger.models import LedgerTransaction
 
@@ -393,6 +394,22 @@ class TestExpiry:
         short = approved(client, active_account, "10.00", mcc="5411")
         assert _expires(short) - timezone.now() < timedelta(days=2)
 
+    def test_a_rule_published_here_is_in_force_at_once(self, client, active_account, admin_user):
+        approved(client, active_account, "10.00", mcc="5411")  # this process now keeps the rules in force
+        services.publish_hold_rule(source=HoldRule(mcc="5411", expiry_days=2), created_by=admin_user)
+        short = approved(client, active_account, "10.00", mcc="5411")
+        assert _expires(short) - timezone.now() < timedelta(days=2)
+
+    def test_a_rule_published_by_another_process_is_in_force_here_within_a_second(self, client, active_account):
+        approved(client, active_account, "10.00", mcc="5411")  # this process now keeps the rules in force
+        HoldRule.objects.create(mcc="5411", version=1, expiry_days=2)  # as another process publishes it
+        wait_until(
+            lambda: _expires(approved(client, active_account, "10.00", mcc="5411")) - timezone.now() < timedelta(days=2),
+            timeout=selectors.HOLD_RULE_MEMORY_SECONDS + 1,
+            interval=0.1,
+            what="the new rule in force",
+        )
+
 
 class TestAnswer:
     """Every POST answers from what the service has in hand (issue 11): the same bytes as the authorization
@@ -439,11 +456,12 @@ class TestAnswer:
         the account's audit trail is locked with the account (one more before); a capture's hold release
         and posting update the account in its audit append (two more before 2026-12-05), and every change's
         new rows (the authorization, its history entry) and the account's update join it as well (a
-        request was 10 statements, a decline 9, an increment and a reversal 10, a capture 9)."""
+        request was 10 statements, a decline 9, an increment and a reversal 10, a capture 9); each process
+        keeps the hold rules in force for a second (a request and a decline one more before)."""
         authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(6):
             authorization = approved(client, active_account, "100.00")
-        with django_assert_max_num_queries(7):
+        with django_assert_max_num_queries(6):
             assert request_authorization(client, active_account, "99999.00").status_code == 201
         with django_assert_max_num_queries(8):
             assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201
