@@ -79,8 +79,7 @@ def authorize(
     """
     with atomic_change(), announced_together():
         account = lock_account(account_id=account_id)
-        retried = Authorization.objects.filter(account=account, network_reference=network_reference)
-        existing = retried.prefetch_related(selectors.with_history()).first()  # the history only when found
+        existing = selectors.retried_authorization(account_id=account.id, network_reference=network_reference)
         if existing is not None:
             if (existing.requested_amount, existing.merchant_name, existing.merchant_mcc, existing.merchant_country) != (
                 amount, merchant.name, merchant.mcc, merchant.country
