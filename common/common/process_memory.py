@@ -99,6 +99,16 @@ class ProcessMemory(Generic[T]):
                 self._entries.clear()
             self._entries[key] = (trusted_until, value)
 
+    def recall_or_read(self, key: str, read: Callable[[], T]) -> T:
+        """The value kept under ``key``, else what ``read()`` returns, kept from now on (unless something
+        was forgotten while it read)."""
+        value = self.recall(key)
+        if value is None:
+            since = self.generation()
+            value = read()
+            self.remember(key, value, since_generation=since)
+        return value
+
     def forget(self, key: str) -> None:
         """Drop ``key`` in this process."""
         with self._lock:

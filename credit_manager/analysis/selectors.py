@@ -29,12 +29,7 @@ _IN_FORCE = "in-force"
 def current_policy() -> CreditPolicy:
     """The version an analysis decides with: the newest, as this process read it at most
     ``POLICY_MEMORY_SECONDS`` ago (at once after a publication in this process: :func:`forget_current_policy`)."""
-    policy = _in_force.recall(_IN_FORCE)
-    if policy is None:
-        since = _in_force.generation()
-        policy = newest_policy()
-        _in_force.remember(_IN_FORCE, policy, since_generation=since)
-    return policy
+    return _in_force.recall_or_read(_IN_FORCE, newest_policy)
 
 
 def newest_policy() -> CreditPolicy:

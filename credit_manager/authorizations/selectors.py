@@ -28,11 +28,7 @@ _IN_FORCE = "in-force"
 def hold_rule_for(mcc: str) -> HoldRule:
     """The newest rule of the merchant category, else the newest default rule (a migration creates one),
     as this process read the rules in force at most ``HOLD_RULE_MEMORY_SECONDS`` ago."""
-    rules = _in_force.recall(_IN_FORCE)
-    if rules is None:
-        since = _in_force.generation()
-        rules = {rule.mcc: rule for rule in rules_in_force()}
-        _in_force.remember(_IN_FORCE, rules, since_generation=since)
+    rules = _in_force.recall_or_read(_IN_FORCE, lambda: {rule.mcc: rule for rule in rules_in_force()})
     rule = rules.get(mcc) or rules.get("")
     if rule is None:
         raise DomainError(ErrorCode.SERVICE_UNAVAILABLE, "No hold rule is in force.")

@@ -47,6 +47,20 @@ def test_a_read_that_began_before_a_forget_keeps_nothing():
     assert kept.recall("k") is None
 
 
+def test_a_value_not_kept_is_read_once_and_then_recalled():
+    kept = memory()
+    reads = []
+    assert kept.recall_or_read("k", lambda: reads.append("read") or "v") == "v"
+    assert kept.recall_or_read("k", lambda: reads.append("read") or "other") == "v"
+    assert reads == ["read"]
+
+
+def test_a_value_read_while_it_was_forgotten_is_not_kept():
+    kept = memory()
+    assert kept.recall_or_read("k", lambda: kept.forget("k") or "old") == "old"
+    assert kept.recall("k") is None
+
+
 def test_a_full_memory_starts_over_rather_than_grow():
     kept = memory(max_entries=2)
     for key in ("a", "b", "c"):
