@@ -92,18 +92,32 @@ def lock_account(*, account_id: uuid.UUID) -> CreditAccount:
     return account
 
 
+def lock_account_and_look_up(*, account_id: uuid.UUID, lookup: str, params: Sequence[Any]) -> tuple[CreditAccount, Any]:
+    """:func:`lock_account`, and the value ``lookup`` (SQL selecting one value, or none: None) finds once the
+    lock is held, in the same round trip.
+
+    The lock is taken by a statement of its own first, so the lookup, in the next one, sees what committed
+    while the lock was awaited: a statement that waits for a row's lock reads that row as it is now, but any
+    other table as it was when the statement began.
+    """
+    found = _locked_where("id = %s", [account_id], lookup=(lookup, params))
+    if found is None:
+        raise DomainError(ErrorCode.ACCOUNT_NOT_FOUND)
+    return found
+
+
 def lock_account_if_any(*, account_id: uuid.UUID | Subquery) -> CreditAccount | None:
     """Like :func:`lock_account`; None when there is no such account. ``account_id`` may be a subquery
     (the account a row of another table names), so finding the account and locking it is one statement."""
     if isinstance(account_id, Subquery):
         subquery, params = account_id.query.sql_with_params()
-        return _locked(_locked_where(f"id = ({subquery})", params))
-    return _locked(_locked_where("id = %s", [account_id]))
+        return _account_of(_locked_where(f"id = ({subquery})", params))
+    return _account_of(_locked_where("id = %s", [account_id]))
 
 
 def lock_account_of_customer_if_any(*, user_id: uuid.UUID) -> CreditAccount | None:
     """Like :func:`lock_account_of_customer`; None when the customer has no account yet."""
-    return _locked(_locked_where("user_id = %s", [user_id]))
+    return _account_of(_locked_where("user_id = %s", [user_id]))
 
 
 def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
@@ -115,27 +129,34 @@ def lock_account_of_customer(*, user_id: uuid.UUID) -> CreditAccount:
 
 
 # What the locked read selects: every column of the account, listed once rather than on every lock.
-_LOCKED_READ = f"SELECT {columns(CreditAccount)} FROM {CreditAccount._meta.db_table}"  # nosec B608 # the model's own names only
+_ACCOUNT_COLUMNS = columns(CreditAccount)
+_ACCOUNTS = CreditAccount._meta.db_table
 
 
-def _locked_where(condition: str, params: Sequence[Any]) -> CreditAccount | None:
+def _locked_where(
+    condition: str, params: Sequence[Any], *, lookup: tuple[str, Sequence[Any]] | None = None
+) -> tuple[CreditAccount, Any] | None:
     """The account that meets ``condition`` (SQL), locked, and the head of its audit trail locked after it
-    (for the change's audit entries: a round trip less). Written as SQL because every change of an
+    (for the change's audit entries: a round trip less), with what ``lookup`` found (see
+    :func:`lock_account_and_look_up`; None without one). Written as SQL because every change of an
     account starts here: building the query through the ORM doubled the CPU of the locked read."""
-    statement = audit.with_locked_head(f"{_LOCKED_READ} WHERE {condition} FOR UPDATE", subject_type=AUDITED_AS)  # nosec B608 # our names and conditions only
-    found = read_instance_and_more(CreditAccount, statement, params)
+    looked_up = f", ({lookup[0]}) AS looked_up" if lookup is not None else ""
+    read = f"SELECT {_ACCOUNT_COLUMNS}{looked_up} FROM {_ACCOUNTS} WHERE {condition} FOR UPDATE"  # nosec B608 # our names and conditions only
+    statement, values = audit.with_locked_head(read, subject_type=AUDITED_AS), [*params]
+    if lookup is not None:  # the lock first, by a statement of its own: the lookup's then begins once it is held
+        statement = f"SELECT 1 FROM {_ACCOUNTS} WHERE {condition} FOR UPDATE; {statement}"  # nosec B608 # our names and conditions only
+        values = [*params, *lookup[1], *params]
+    found = read_instance_and_more(CreditAccount, statement, values)
     if found is None:
         return None
-    account, head = found
-    account.audit_head = audit.Head.read(head)
-    return account
+    account, more = found
+    account.audit_head = audit.Head.read(more[-3:])
+    account.state_before = account_state(account)  # how it stood before the change, for the audit trail
+    return account, more[0] if lookup is not None else None
 
 
-def _locked(account: CreditAccount | None) -> CreditAccount | None:
-    """Remember how the locked account stood before the change, for the audit trail."""
-    if account is not None:
-        account.state_before = account_state(account)
-    return account
+def _account_of(found: tuple[CreditAccount, Any] | None) -> CreditAccount | None:
+    return found[0] if found is not None else None
 
 
 def follow_customer_status(account: CreditAccount, *, customer_status: str) -> None:

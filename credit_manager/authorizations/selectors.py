@@ -7,12 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import ZERO, CreditAccount
 from authorizations.models import Authorization, AuthorizationEvent, AuthorizationStatus, HoldRule
 from common.errors import DomainError, ErrorCode
-from common.postgres.reads import columns, read_instance_and_more
 from common.process_memory import ProcessMemory
 
 # Every approval needs the rule of its merchant category; rules change only when a version is published
@@ -54,25 +53,10 @@ def with_history() -> Prefetch:
     return Prefetch("history", queryset=AuthorizationEvent.objects.order_by("id"), to_attr="history_entries")
 
 
-# Every request of the card network looks for an earlier one with its reference first (a network retry).
-_RETRIED = (
-    f"SELECT {columns(Authorization)} FROM {Authorization._meta.db_table}"  # nosec B608 # the model's own names only
-    " WHERE account_id = %s AND network_reference = %s"
-)
-
-
-def retried_authorization(*, account_id: uuid.UUID, network_reference: str) -> Authorization | None:
-    """The account's authorization of ``network_reference`` (unique per account) with its history, if any.
-
-    Written as SQL, as the account's locked read is: every request makes it and almost always finds
-    nothing, and building the query through the ORM cost more CPU than its round trip.
-    """
-    found = read_instance_and_more(Authorization, _RETRIED, [account_id, network_reference])
-    if found is None:
-        return None
-    authorization = found[0]
-    prefetch_related_objects([authorization], with_history())
-    return authorization
+# Every request of the card network looks for an earlier one with its reference first (a network retry):
+# the id of the account's authorization of the reference, if any (unique per account), read with the
+# account's lock (``accounts.services.lock_account_and_look_up``). Parameters: the account, the reference.
+RETRIED_ID = f"SELECT id FROM {Authorization._meta.db_table} WHERE account_id = %s AND network_reference = %s"  # nosec B608 # the model's own names only
 
 
 def authorization_get(*, authorization_id: uuid.UUID) -> Authorization:

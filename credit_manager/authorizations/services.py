@@ -33,7 +33,7 @@ from accounts.services import (
     announce,
     announced_together,
     hold_credit,
-    lock_account,
+    lock_account_and_look_up,
     lock_account_if_any,
     refuse_credit,
     release_credit,
@@ -78,9 +78,11 @@ def authorize(
     holds nothing more; with a different amount or merchant it is refused (``NETWORK_REFERENCE_REUSED``).
     """
     with atomic_change(), announced_together():
-        account = lock_account(account_id=account_id)
-        existing = selectors.retried_authorization(account_id=account.id, network_reference=network_reference)
-        if existing is not None:
+        account, retried_id = lock_account_and_look_up(
+            account_id=account_id, lookup=selectors.RETRIED_ID, params=[account_id, network_reference]
+        )
+        if retried_id is not None:
+            existing = selectors.authorization_get(authorization_id=retried_id)
             if (existing.requested_amount, existing.merchant_name, existing.merchant_mcc, existing.merchant_country) != (
                 amount, merchant.name, merchant.mcc, merchant.country
             ):  # fmt: skip

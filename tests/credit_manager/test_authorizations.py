@@ -457,11 +457,13 @@ class TestAnswer:
         and posting update the account in its audit append (two more before 2026-12-05), and every change's
         new rows (the authorization, its history entry) and the account's update join it as well (a
         request was 10 statements, a decline 9, an increment and a reversal 10, a capture 9); each process
-        keeps the hold rules in force for a second (a request and a decline one more before)."""
+        keeps the hold rules in force for a second (a request and a decline one more before); and a request
+        looks for an earlier one of its network reference in the round trip that locks the account (one
+        more before, 2026-12-05)."""
         authorization = approved(client, active_account, "100.00")  # the first request of the key warms up
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(5):
             authorization = approved(client, active_account, "100.00")
-        with django_assert_max_num_queries(6):
+        with django_assert_max_num_queries(5):
             assert request_authorization(client, active_account, "99999.00").status_code == 201
         with django_assert_max_num_queries(8):
             assert change_authorization(client, authorization["id"], "increments", {"amount": "1.00"}).status_code == 201

@@ -3,17 +3,19 @@ for exactly k approve exactly k, and a capture racing a reversal of the same aut
 posts or releases the same money twice."""
 
 import threading
+import time
 import uuid
 from collections import Counter
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from support import change_authorization, onboard, request_authorization, spend
 
 from accounts.models import CreditAccount
 from authorizations.models import Authorization
+from authorizations.services import Merchant, authorize
 from common.audit.models import AuditEntry
 from ledger.models import LedgerTransaction
 
@@ -118,3 +120,54 @@ def test_a_network_retry_racing_its_first_request_holds_once(api_client):
     assert sorted(r.status_code for r in results) == [200] * 5 + [201]
     assert len({r.json()["id"] for r in results}) == 1
     assert CreditAccount.objects.get(id=account.id).held == Decimal("100.00")
+
+
+def test_a_network_retry_that_waited_for_the_account_finds_the_request_committed_meanwhile():
+    """The retry's lookup reads in the same round trip as the account's lock, yet sees the first request,
+    committed while the retry waited for that lock (a statement reads other tables as they were when it
+    began: the lookup is a statement of its own, after the one that waits)."""
+    account = onboard()
+    merchant = Merchant(name="Shop", mcc="5411", country="BR")
+    first_holds_the_lock = threading.Event()
+    retry_waits = threading.Event()
+    outcome = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                outcome["first"] = authorize(
+                    account_id=account.id, amount=Decimal("10.00"), merchant=merchant, network_reference="n-1"
+                )
+                first_holds_the_lock.set()
+                assert retry_waits.wait(10)
+        finally:
+            connection.close()
+
+    def retry() -> None:
+        try:
+            assert first_holds_the_lock.wait(10)
+            outcome["retry"] = authorize(
+                account_id=account.id, amount=Decimal("10.00"), merchant=merchant, network_reference="n-1"
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=retry)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while not _a_statement_waits_for_a_lock():
+        assert time.monotonic() < deadline, "the retry never waited for the account's lock"
+        time.sleep(0.01)
+    retry_waits.set()
+    for thread in threads:
+        thread.join()
+    (first_authorization, first_is_new), (retried, retry_is_new) = outcome["first"], outcome["retry"]
+    assert (first_is_new, retry_is_new, retried.id) == (True, False, first_authorization.id)
+    assert CreditAccount.objects.get(id=account.id).held == Decimal("10.00")
+
+
+def _a_statement_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0] > 0
